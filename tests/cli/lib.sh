@@ -1,0 +1,58 @@
+# Shared helpers for the cli tests: a private temp folder, TAP output, and
+# assertions. Source it first: `. "$AEDB_SOURCE_ROOT/tests/cli/lib.sh"`.
+set -u
+
+: "${AEDB:?AEDB must name the aedb binary}"
+: "${AEDB_SOURCE_ROOT:?}"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/aedb-cli.XXXXXX")
+trap 'cleanup_hook 2>/dev/null; rm -rf "$T"' EXIT
+cd "$T" || exit 1
+unset AEDB_DB NOMAD_ADDR NOMAD_TOKEN NOMAD_NAMESPACE
+
+cleanup_hook() { :; }
+
+_n=0
+_failed=0
+
+ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
+not_ok() { _n=$((_n + 1)); _failed=$((_failed + 1)); echo "not ok $_n - $*"; }
+diag() { echo "# $*"; }
+
+# check DESCRIPTION COMMAND...: passes when COMMAND exits 0
+check() {
+	_d=$1; shift
+	if "$@"; then ok "$_d"; else not_ok "$_d"; fi
+}
+
+# run_cmd CMD...: runs, keeping stdout in $T/out, stderr in $T/err, status in $rc
+run_cmd() {
+	"$@" >"$T/out" 2>"$T/err"
+	rc=$?
+}
+
+# expect_exit CODE DESCRIPTION CMD...
+expect_exit() {
+	_want=$1; _d=$2; shift 2
+	run_cmd "$@"
+	if [ "$rc" -eq "$_want" ]; then
+		ok "$_d"
+	else
+		not_ok "$_d (exit $rc, expected $_want)"
+		sed 's/^/# out: /' "$T/out" | head -20
+		sed 's/^/# err: /' "$T/err" | head -20
+	fi
+}
+
+# grep_file DESCRIPTION PATTERN FILE
+grep_file() {
+	if grep -q -e "$2" "$3"; then ok "$1"; else
+		not_ok "$1 ('$2' not in $(basename "$3"))"
+		sed 's/^/# /' "$3" | head -20
+	fi
+}
+
+done_testing() {
+	echo "1..$_n"
+	[ "$_failed" -eq 0 ]
+}
