@@ -186,6 +186,18 @@ static int on_seek(void *userdata, curl_off_t offset, int origin)
 	return CURL_SEEKFUNC_OK;
 }
 
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	const volatile sig_atomic_t *flag = userdata;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return *flag ? 1 : 0;
+}
+
 static enum http_failure classify(CURLcode rc, CURL *curl)
 {
 	long sent = 0;
@@ -260,6 +272,11 @@ static void setup(struct http_client *c, const struct http_request *req, struct 
 	}
 	if (req->path_as_is)
 		curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
+	if (req->abortable && c->opts.abort_flag) {
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)c->opts.abort_flag);
+	}
 	if (req->aws_sigv4) {
 		curl_easy_setopt(h, CURLOPT_AWS_SIGV4, req->aws_sigv4);
 		curl_easy_setopt(h, CURLOPT_USERNAME, req->aws_key_id ? req->aws_key_id : "");

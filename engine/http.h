@@ -4,6 +4,7 @@
 #ifndef AEDB_HTTP_H
 #define AEDB_HTTP_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -28,6 +29,9 @@ struct http_client_opts {
 	const char *client_key;  /* PEM (NOMAD_CLIENT_KEY) */
 	int skip_verify;         /* NOMAD_SKIP_VERIFY */
 	const char *user_agent;  /* NULL: "aedb/VERSION" */
+	/* When set and non-zero, an `abortable` request in flight is cut short
+	 * (HTTP_FAIL_LOCAL): a signal handler sets it to stop long polls. */
+	const volatile sig_atomic_t *abort_flag;
 };
 
 struct http_request {
@@ -44,6 +48,7 @@ struct http_request {
 	const char *aws_key_id;
 	const char *aws_secret;
 	int path_as_is;               /* do not squash "./" and "../" in the path */
+	int abortable;                /* may be cut short by the client's abort_flag */
 	/* Stream the response body here instead of buffering it. Return 0 to
 	 * go on, -1 to abort the transfer (HTTP_FAIL_LOCAL). */
 	int (*sink)(void *ctx, const char *data, size_t len);

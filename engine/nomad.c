@@ -180,8 +180,17 @@ static enum nomad_rc read_failure(struct nomad *n, const char *what, struct aedb
 	return NOMAD_BAD_REPLY;
 }
 
+static int do_request2(struct nomad *n, const char *method, const char *url, const char *body,
+		       long timeout_ms, int abortable, struct aedb_err *err);
+
 static int do_request(struct nomad *n, const char *method, const char *url, const char *body,
 		      long timeout_ms, struct aedb_err *err)
+{
+	return do_request2(n, method, url, body, timeout_ms, 0, err);
+}
+
+static int do_request2(struct nomad *n, const char *method, const char *url, const char *body,
+		       long timeout_ms, int abortable, struct aedb_err *err)
 {
 	const char *headers[3] = { NULL, NULL, NULL };
 	struct http_request req = { 0 };
@@ -197,6 +206,7 @@ static int do_request(struct nomad *n, const char *method, const char *url, cons
 	req.body = body;
 	req.body_len = body ? strlen(body) : 0;
 	req.timeout_ms = timeout_ms;
+	req.abortable = abortable;
 	return http_do(n->http, &req, &n->resp, err);
 }
 
@@ -216,7 +226,8 @@ enum nomad_rc nomad_get(struct nomad *n, const char *path, const struct nomad_qu
 	/* a blocking query may legitimately take wait * 17/16 (server jitter) */
 	if (q && q->index > 0)
 		timeout = (long)(q->wait_ms > 0 ? q->wait_ms : 300000) * 17 / 16 + 15000;
-	if (do_request(n, "GET", buf_str(&url), NULL, timeout, err) < 0) {
+	/* reads are safe to abort: a signal cuts a long poll short */
+	if (do_request2(n, "GET", buf_str(&url), NULL, timeout, 1, err) < 0) {
 		aedb_err_prefix(err, "Nomad at %s", n->addr);
 		buf_release(&url);
 		return NOMAD_TRANSIENT;

@@ -1,6 +1,5 @@
 /* engine/db.c: opening, pragmas, the migration runner and the schema file. */
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -336,14 +335,6 @@ static void test_write_protected_file(void)
 	free(path);
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -358,6 +349,6 @@ int main(void)
 	RUN(test_failing_migration_rolls_back);
 	RUN(test_readonly_open_never_migrates);
 	RUN(test_write_protected_file);
-	nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(tmpdir);
 	return test_done();
 }

@@ -8,6 +8,7 @@
 #ifndef AEDB_TEST_H
 #define AEDB_TEST_H
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,21 @@ static inline void test_run(void (*fn)(void), const char *name)
 		test_failed++;
 	printf("%s %d - %s\n", test_cur_failed ? "not ok" : "ok", test_count, name);
 	fflush(stdout);
+}
+
+static inline int test_rm_entry(const char *path, const struct stat *sb, int flag,
+				struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Remove a temporary folder the test made, and everything in it. */
+static inline void test_rmtree(const char *path)
+{
+	nftw(path, test_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static inline int test_done(void)
