@@ -87,11 +87,19 @@ CREATE TABLE job (
   finished_at   INTEGER,
   gone_at       INTEGER,
   gone_reason   TEXT    CHECK (gone_reason IS NULL OR gone_reason IN ('purged', 'collected', 'vanished')),
+  stuck_at      INTEGER,
+  purged_at     INTEGER,
   UNIQUE (namespace, job_id)
 );
 CREATE INDEX job_batch_parent ON job (batch_id, parent, status);
 CREATE INDEX job_item ON job (item_id, parent);
 CREATE INDEX job_attempt ON job (attempt_id);
+CREATE TABLE tracker_cursor (
+  batch_id      INTEGER PRIMARY KEY REFERENCES batch(id) ON DELETE CASCADE,
+  mode          TEXT    NOT NULL CHECK (mode IN ('events', 'poll')),
+  last_index    INTEGER NOT NULL DEFAULT 0,
+  updated_at    INTEGER NOT NULL
+);
 CREATE TABLE alloc (
   id                  INTEGER PRIMARY KEY,
   alloc_id            TEXT    NOT NULL UNIQUE,
