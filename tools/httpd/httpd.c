@@ -284,8 +284,8 @@ struct httpd *httpd_start(const struct httpd_opts *o, struct aedb_err *err)
 		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC |
 			MHD_USE_ERROR_LOG,
 		0, NULL, NULL, access_cb, h,
-		MHD_OPTION_LISTEN_SOCKET, fd,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_LISTEN_SOCKET, fd,
 		MHD_OPTION_URI_LOG_CALLBACK, uri_log_cb, h,
 		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, h,
 		MHD_OPTION_CONNECTION_TIMEOUT,
