@@ -23,6 +23,7 @@ struct http_client {
 };
 
 struct xfer {
+	CURL *curl;
 	const struct http_request *req;
 	struct http_response *resp;
 	struct aedb_err cap_err;
@@ -118,6 +119,18 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	size_t n = size * nmemb;
 
 	if (x->req->sink) {
+		long code = 0;
+
+		/* only a success body goes to the sink; an error body is kept for
+		 * the message (a 404 text must not become a log file's content) */
+		curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &code);
+		if (code < 200 || code > 299) {
+			if (buf_append(&x->resp->body, ptr, n, &x->cap_err) < 0) {
+				x->capped = 1;
+				return 0;
+			}
+			return n;
+		}
 		if (x->req->sink(x->req->sink_ctx, ptr, n) < 0) {
 			x->sink_failed = 1;
 			return 0;
@@ -320,6 +333,7 @@ int http_do(struct http_client *c, const struct http_request *req, struct http_r
 	int ret = -1;
 
 	memset(&x, 0, sizeof(x));
+	x.curl = c->curl;
 	x.req = req;
 	x.resp = resp;
 	clear_headers(resp);

@@ -49,8 +49,9 @@ struct http_request {
 	const char *aws_secret;
 	int path_as_is;               /* do not squash "./" and "../" in the path */
 	int abortable;                /* may be cut short by the client's abort_flag */
-	/* Stream the response body here instead of buffering it. Return 0 to
-	 * go on, -1 to abort the transfer (HTTP_FAIL_LOCAL). */
+	/* Stream a 2xx response body here instead of buffering it (an error
+	 * body is still buffered, for the message). Return 0 to go on, -1 to
+	 * abort the transfer (HTTP_FAIL_LOCAL). */
 	int (*sink)(void *ctx, const char *data, size_t len);
 	void *sink_ctx;
 };

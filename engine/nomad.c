@@ -249,6 +249,17 @@ enum nomad_rc nomad_get(struct nomad *n, const char *path, const struct nomad_qu
 
 static enum nomad_rc get_job_path(struct nomad *n, const char *job, const char *suffix,
 				  const struct nomad_query *q, cJSON **out,
+				  struct nomad_qmeta *meta, struct aedb_err *err);
+
+enum nomad_rc nomad_get_job(struct nomad *n, const char *job, const char *suffix,
+			    const struct nomad_query *q, cJSON **out, struct nomad_qmeta *meta,
+			    struct aedb_err *err)
+{
+	return get_job_path(n, job, suffix, q, out, meta, err);
+}
+
+static enum nomad_rc get_job_path(struct nomad *n, const char *job, const char *suffix,
+				  const struct nomad_query *q, cJSON **out,
 				  struct nomad_qmeta *meta, struct aedb_err *err)
 {
 	struct buf path;
@@ -550,4 +561,59 @@ int nomad_tag_template(const char *const *kv, char **out, struct aedb_err *err)
 fail:
 	buf_release(&b);
 	return -1;
+}
+
+static enum nomad_rc stream_url(struct nomad *n, const char *url, const char *what,
+				int (*sink)(void *ctx, const char *data, size_t len), void *ctx,
+				long timeout_ms, int abortable, struct aedb_err *err)
+{
+	const char *headers[2] = { n->token_header, NULL };
+	struct http_request req = { 0 };
+
+	req.method = "GET";
+	req.url = url;
+	req.headers = headers;
+	req.timeout_ms = timeout_ms;
+	req.sink = sink;
+	req.sink_ctx = ctx;
+	req.abortable = abortable;
+	if (http_do(n->http, &req, &n->resp, err) < 0) {
+		aedb_err_prefix(err, "Nomad at %s", n->addr);
+		return NOMAD_TRANSIENT;
+	}
+	if (n->resp.status < 200 || n->resp.status > 299)
+		return read_failure(n, what, err);
+	return NOMAD_OK;
+}
+
+enum nomad_rc nomad_stream(struct nomad *n, const char *path,
+			   int (*sink)(void *ctx, const char *data, size_t len), void *ctx,
+			   long timeout_ms, struct aedb_err *err)
+{
+	struct buf url;
+	enum nomad_rc rc = NOMAD_BAD_REPLY;
+
+	buf_init(&url, AEDB_URL_MAX, "Nomad URL");
+	if (build_url(n, &url, path, NULL, err) == 0)
+		rc = stream_url(n, buf_str(&url), path, sink, ctx, timeout_ms, 1, err);
+	buf_release(&url);
+	return rc;
+}
+
+enum nomad_rc nomad_logs(struct nomad *n, const char *alloc_id, const char *task,
+			 const char *type, int (*sink)(void *ctx, const char *data, size_t len),
+			 void *ctx, struct aedb_err *err)
+{
+	struct buf url;
+	enum nomad_rc rc = NOMAD_BAD_REPLY;
+
+	buf_init(&url, AEDB_URL_MAX, "Nomad URL");
+	if (buf_printf(&url, err, "%s/v1/client/fs/logs/", n->addr) == 0 &&
+	    http_escape(&url, alloc_id, 0, err) == 0 && buf_puts(&url, "?task=", err) == 0 &&
+	    http_escape(&url, task, 0, err) == 0 &&
+	    buf_printf(&url, err, "&type=%s&plain=true&origin=start&offset=0&namespace=", type) == 0 &&
+	    http_escape(&url, n->ns, 0, err) == 0)
+		rc = stream_url(n, buf_str(&url), "logs", sink, ctx, 120000, 0, err);
+	buf_release(&url);
+	return rc;
 }

@@ -79,6 +79,26 @@ enum nomad_rc nomad_children_active(struct nomad *n, const char *parent,
 enum nomad_rc nomad_count_live(struct nomad *n, const char *prefix, const struct nomad_query *q,
 			       int64_t *count, struct nomad_qmeta *meta, struct aedb_err *err);
 
+/* GET /v1/job/<job><suffix> (suffix "", "/summary", "/allocations"). */
+enum nomad_rc nomad_get_job(struct nomad *n, const char *job, const char *suffix,
+			    const struct nomad_query *q, cJSON **out, struct nomad_qmeta *meta,
+			    struct aedb_err *err);
+
+/* GET path and hand the 2xx body to sink as it arrives (the event stream).
+ * NOMAD_OK when the server ended the stream; the sink returning -1 ends it
+ * too (the call then returns NOMAD_TRANSIENT; the caller knows why). A
+ * non-2xx reply is classified as for nomad_get. The request is abortable. */
+enum nomad_rc nomad_stream(struct nomad *n, const char *path,
+			   int (*sink)(void *ctx, const char *data, size_t len), void *ctx,
+			   long timeout_ms, struct aedb_err *err);
+
+/* A task's log stream (type "stdout" or "stderr") of an allocation, plain
+ * text from the start, into sink. NOMAD_NOT_FOUND (with Nomad's text in
+ * err) when the allocation or its logs are gone or the task never started. */
+enum nomad_rc nomad_logs(struct nomad *n, const char *alloc_id, const char *task,
+			 const char *type, int (*sink)(void *ctx, const char *data, size_t len),
+			 void *ctx, struct aedb_err *err);
+
 /* The IdPrefixTemplate for tags, as upstream: "[k1=v1,k2=v2]". Keys and
  * values must not contain space, '/', '&', ',', '[', ']', '=' or ':' (checked). */
 int nomad_tag_template(const char *const *kv, char **out, struct aedb_err *err);

@@ -1,0 +1,1424 @@
+/* Tracking a batch on Nomad.
+ *
+ * How changes are learned (docs/design.md, "Tracking", has the figures):
+ * the event stream (/v1/event/stream, topics Job and Allocation) delivers
+ * each job and allocation change once, with the full allocation, so the
+ * cost grows with the number of changes, not with jobs times polls. Events
+ * of other batches are dropped by id prefix. On start, and whenever the
+ * stream reconnects, one catch-up scan lists the batch's jobs by id prefix
+ * and reads the allocations of those that changed since they were recorded.
+ * Without an event stream (disabled, or an old server) the tracker polls:
+ * a prefix list filtered to live jobs each interval, a full prefix list
+ * every FULL_SCAN_EVERY polls, and the allocations of every job whose
+ * ModifyIndex moved.
+ *
+ * Recording is idempotent: jobs and allocations are upserted, a state
+ * change is recorded only when it differs from the stored state, and task
+ * events are unique per (alloc, task, time, type). So a tracker killed at
+ * any instant and restarted (from the stored cursor) loses nothing and
+ * duplicates nothing.
+ *
+ * Logs: when an allocation is terminal its tasks' stderr and stdout are
+ * fetched (one request per stream) into the batch's log folder, in the
+ * operators' layout, and a log row points at them; a log already gone is
+ * recorded as unavailable with Nomad's reason. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "buf.h"
+#include "tracker.h"
+#include "util.h"
+
+#define FULL_SCAN_EVERY 15
+#define LOG_RETRIES 5
+#define STREAM_LINE_MAX (64u << 20)
+#define CHECK_EVERY_NS (1000000000LL)
+
+static const char *const default_parents[] = {
+	"pipeline", "hand_inundator", "fim_mosaicker", "agreement_maker", NULL,
+};
+
+struct tracker {
+	const struct tracker_config *cfg;
+	struct aedb_db *db;
+	struct nomad *stream;   /* the event stream's connection */
+	struct nomad *api;      /* everything else */
+	int64_t batch_id;
+	char *lock_token;
+	const char *const *parents;
+	char **prefixes;        /* "<parent>/dispatch-[batch_name=B," */
+	size_t nprefixes;
+	struct buf line;        /* a partial event-stream line */
+	uint64_t last_index;
+	int done;
+	int failed;             /* an error inside the stream sink */
+	struct aedb_err sink_err;
+	int64_t last_check;
+	int64_t last_beat;
+	struct tracker_stats st;
+};
+
+static int stopping(const struct tracker *t)
+{
+	return t->cfg->stop_flag && *t->cfg->stop_flag;
+}
+
+static void say(struct tracker *t, const char *level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void say(struct tracker *t, const char *level, const char *fmt, ...)
+{
+	char msg[AEDB_ERR_MAX];
+	va_list ap;
+
+	if (!t->cfg->report)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	t->cfg->report(t->cfg->report_ctx, &t->st, level, msg);
+}
+
+static void nap(struct tracker *t, int64_t ns)
+{
+	int64_t end = aedb_mono_ns() + ns;
+
+	while (!stopping(t)) {
+		int64_t left = end - aedb_mono_ns();
+
+		if (left <= 0)
+			break;
+		aedb_sleep_ns(left < 100000000 ? left : 100000000);
+	}
+}
+
+/* --- small JSON helpers --- */
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Integers beyond 2^53 (ns times, indexes) lose precision in cJSON's
+ * double: read them from the number's text instead. */
+static int64_t jint(const cJSON *o, const char *k, int64_t dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	if (!cJSON_IsNumber(v))
+		return dflt;
+	return (int64_t)v->valuedouble;
+}
+
+/* RFC 3339 with optional fraction, UTC "Z" or an offset; null or the zero
+ * time ("0001-01-01T00:00:00Z") is unset (0). */
+static int64_t parse_rfc3339(const char *s)
+{
+	struct tm tm;
+	int64_t ns = 0, frac = 0, scale = 1000000000;
+	const char *p;
+	time_t secs;
+
+	if (!s || strncmp(s, "0001-", 5) == 0)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!p)
+		return 0;
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			if (scale > 1) {
+				scale /= 10;
+				frac += (*p - '0') * scale;
+			}
+		}
+	}
+	secs = timegm(&tm);
+	ns = (int64_t)secs * 1000000000 + frac;
+	if (*p == '+' || *p == '-') {
+		int hh = 0, mm = 0;
+
+		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) == 2)
+			ns -= (*p == '+' ? 1 : -1) * ((int64_t)hh * 3600 + mm * 60) * 1000000000;
+	}
+	return ns;
+}
+
+cJSON *tracker_parse_tags(const char *job_id)
+{
+	const char *open = strstr(job_id, "/dispatch-[");
+	const char *p, *close;
+	cJSON *tags;
+
+	if (!open)
+		return NULL;
+	p = open + strlen("/dispatch-[");
+	close = strstr(p, "]-");
+	if (!close)
+		return NULL;
+	tags = cJSON_CreateObject();
+	while (p < close) {
+		const char *comma = memchr(p, ',', (size_t)(close - p));
+		const char *end = comma ? comma : close;
+		const char *eq = memchr(p, '=', (size_t)(end - p));
+
+		if (eq) {
+			char *k = xstrndup(p, (size_t)(eq - p)), *v = xstrndup(eq + 1, (size_t)(end - eq - 1));
+
+			if (!cJSON_GetObjectItemCaseSensitive(tags, k))
+				cJSON_AddStringToObject(tags, k, v);
+			free(k);
+			free(v);
+		}
+		p = end + 1;
+	}
+	return tags;
+}
+
+static int ours(const struct tracker *t, const char *job_id)
+{
+	size_t i;
+
+	if (!job_id)
+		return 0;
+	for (i = 0; i < t->nprefixes; i++) {
+		if (str_starts(job_id, t->prefixes[i]))
+			return 1;
+	}
+	return 0;
+}
+
+static char *parent_of(const char *job_id)
+{
+	const char *d = strstr(job_id, "/dispatch-");
+
+	return d ? xstrndup(job_id, (size_t)(d - job_id)) : xstrdup(job_id);
+}
+
+/* --- recording --- */
+
+static int64_t lookup_item(struct tracker *t, const char *name)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t id = 0;
+
+	if (db_prepare(t->db, "SELECT id FROM item WHERE batch_id = ?1 AND name = ?2", &st, NULL) < 0)
+		return 0;
+	sqlite3_bind_int64(st, 1, t->batch_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return id;
+}
+
+/* The attempt a job belongs to: the pipeline's own, or for a stage job
+ * the item's latest dispatched attempt (stage ids carry no attempt tag; an
+ * item has one live attempt at a time). */
+static int64_t lookup_attempt(struct tracker *t, int64_t item, const char *job_id, int pipeline)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t id = 0;
+
+	if (db_prepare(t->db,
+		       pipeline ? "SELECT id FROM attempt WHERE job_id = ?2 AND item_id = ?1"
+				: "SELECT id FROM attempt WHERE item_id = ?1 AND ?2 IS NOT NULL AND "
+				  "job_id IS NOT NULL ORDER BY number DESC LIMIT 1",
+		       &st, NULL) < 0)
+		return 0;
+	sqlite3_bind_int64(st, 1, item);
+	sqlite3_bind_text(st, 2, job_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return id;
+}
+
+/* Upsert a job from a full job, a list stub or just an id (status NULL).
+ * *job_ref gets the row id; *changed is set when its ModifyIndex moved. */
+static int record_job(struct tracker *t, const char *id, const char *status, int64_t submit_time,
+		      int64_t modify_index, int64_t *job_ref, int *changed, struct aedb_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	cJSON *tags = tracker_parse_tags(id);
+	char *parent = parent_of(id), *tags_text = tags ? cJSON_PrintUnformatted(tags) : NULL;
+	const char *aoi = tags ? jstr(tags, "aoi_name") : NULL;
+	int64_t now = aedb_now_ns(), item = 0, attempt = 0, old_index = -1, ref = 0;
+	int existed = 0, ret = -1;
+
+	/* what we knew before */
+	if (db_prepare(t->db, "SELECT id, coalesce(modify_index, -1) FROM job WHERE namespace = ?1 AND job_id = ?2",
+		       &st, err) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, "default", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		existed = 1;
+		ref = sqlite3_column_int64(st, 0);
+		old_index = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (existed && (modify_index <= old_index || !status)) {
+		/* nothing newer: just note we saw it */
+		*job_ref = ref;
+		*changed = 0;
+		ret = 0;
+		goto out;
+	}
+	if (aoi)
+		item = lookup_item(t, aoi);
+	if (item)
+		attempt = lookup_attempt(t, item, id, strcmp(parent, t->parents[0]) == 0);
+	if (db_prepare(t->db,
+		       "INSERT INTO job (batch_id, namespace, job_id, parent, item_id, attempt_id, "
+		       "aoi_name, collection, bench_src, cand_src, scenario, catchment, tags, status, "
+		       "submit_time, modify_index, first_seen_at, last_seen_at, finished_at) "
+		       "VALUES (?1, 'default', ?2, ?3, nullif(?4, 0), nullif(?5, 0), ?6, ?7, ?8, ?9, "
+		       "?10, ?11, ?12, ?13, nullif(?14, 0), ?15, ?16, ?16, "
+		       "CASE WHEN ?13 = 'dead' THEN ?16 END) "
+		       "ON CONFLICT (namespace, job_id) DO UPDATE SET "
+		       "status = coalesce(excluded.status, job.status), "
+		       "submit_time = coalesce(job.submit_time, excluded.submit_time), "
+		       "modify_index = excluded.modify_index, last_seen_at = excluded.last_seen_at, "
+		       "item_id = coalesce(job.item_id, excluded.item_id), "
+		       "attempt_id = coalesce(job.attempt_id, excluded.attempt_id), "
+		       "finished_at = coalesce(job.finished_at, excluded.finished_at) "
+		       "RETURNING id",
+		       &st, err) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, t->batch_id);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, parent, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, item);
+	sqlite3_bind_int64(st, 5, attempt);
+	db_bind_text(st, 6, aoi);
+	db_bind_text(st, 7, tags ? jstr(tags, "collection") : NULL);
+	db_bind_text(st, 8, tags ? jstr(tags, "bench_src") : NULL);
+	db_bind_text(st, 9, tags ? jstr(tags, "cand_src") : NULL);
+	db_bind_text(st, 10, tags ? jstr(tags, "scenario") : NULL);
+	db_bind_text(st, 11, tags ? jstr(tags, "catchment") : NULL);
+	db_bind_text(st, 12, tags_text);
+	db_bind_text(st, 13, status);
+	sqlite3_bind_int64(st, 14, submit_time);
+	sqlite3_bind_int64(st, 15, modify_index);
+	sqlite3_bind_int64(st, 16, now);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		db_err(t->db, err, "cannot record job");
+		goto out;
+	}
+	ref = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (!existed)
+		t->st.jobs++;
+	/* a finished pipeline finishes its attempt and item */
+	if (status && strcmp(status, "dead") == 0 && strcmp(parent, t->parents[0]) == 0) {
+		if (db_prepare(t->db,
+			       "UPDATE attempt SET state = 'finished', finished_at = ?2 "
+			       "WHERE job_id = ?1 AND state IN ('dispatching', 'dispatched')",
+			       &st, err) < 0)
+			goto out;
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, now);
+		if (db_step_done(t->db, st, err) < 0)
+			goto out;
+		sqlite3_finalize(st);
+		st = NULL;
+		if (db_prepare(t->db,
+			       "UPDATE item SET state = 'finished', updated_at = ?2 WHERE state = "
+			       "'dispatched' AND id = (SELECT item_id FROM attempt WHERE job_id = ?1)",
+			       &st, err) < 0)
+			goto out;
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, now);
+		if (db_step_done(t->db, st, err) < 0)
+			goto out;
+	}
+	*job_ref = ref;
+	*changed = 1;
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	cJSON_Delete(tags);
+	free(tags_text);
+	free(parent);
+	return ret;
+}
+
+static int is_terminal(const char *client, const char *desired)
+{
+	if (!client)
+		return 0;
+	if (!strcmp(client, "complete") || !strcmp(client, "failed") || !strcmp(client, "lost"))
+		return 1;
+	(void)desired;
+	return 0;
+}
+
+static int record_events(struct tracker *t, int64_t alloc_ref, const char *task,
+			 const cJSON *events, struct aedb_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	const cJSON *ev;
+	int ret = 0;
+
+	if (!cJSON_IsArray(events))
+		return 0;
+	if (db_prepare(t->db,
+		       "INSERT OR IGNORE INTO task_event (alloc_ref, task, type, time, exit_code, "
+		       "signal, message, display_message, oom_killed, fails_task, details) "
+		       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+		       &st, err) < 0)
+		return -1;
+	cJSON_ArrayForEach(ev, events) {
+		const cJSON *details = cJSON_GetObjectItemCaseSensitive(ev, "Details");
+		const char *type = jstr(ev, "Type"), *v;
+		char *dtext = cJSON_IsObject(details) ? cJSON_PrintUnformatted(details) : NULL;
+		int64_t code;
+
+		if (!type) {
+			free(dtext);
+			continue;
+		}
+		sqlite3_bind_int64(st, 1, alloc_ref);
+		sqlite3_bind_text(st, 2, task, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, type, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, jint(ev, "Time", 0));
+		v = jstr(details, "exit_code");
+		if (v && parse_i64(v, INT32_MIN, INT32_MAX, &code) == 0)
+			sqlite3_bind_int64(st, 5, code);
+		else if (!strcmp(type, "Terminated"))
+			sqlite3_bind_int64(st, 5, jint(ev, "ExitCode", 0));
+		else
+			sqlite3_bind_null(st, 5);
+		v = jstr(details, "signal");
+		if (v && parse_i64(v, INT32_MIN, INT32_MAX, &code) == 0)
+			sqlite3_bind_int64(st, 6, code);
+		else if (jint(ev, "Signal", 0))
+			sqlite3_bind_int64(st, 6, jint(ev, "Signal", 0));
+		else
+			sqlite3_bind_null(st, 6);
+		db_bind_text(st, 7, jstr(ev, "Message"));
+		db_bind_text(st, 8, jstr(ev, "DisplayMessage"));
+		v = jstr(details, "oom_killed");
+		if (v)
+			sqlite3_bind_int(st, 9, strcmp(v, "true") == 0);
+		else
+			sqlite3_bind_null(st, 9);
+		v = jstr(details, "fails_task");
+		if (v)
+			sqlite3_bind_int(st, 10, strcmp(v, "true") == 0);
+		else if (cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(ev, "FailsTask")))
+			sqlite3_bind_int(st, 10, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "FailsTask")));
+		else
+			sqlite3_bind_null(st, 10);
+		db_bind_text(st, 11, dtext);
+		free(dtext);
+		if (db_step_done(t->db, st, err) < 0) {
+			ret = -1;
+			break;
+		}
+		t->st.events += sqlite3_changes(t->db->conn);
+		sqlite3_clear_bindings(st);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int queue_logs(struct tracker *t, int64_t alloc_ref, int64_t job_ref, const char *job_id,
+		      const cJSON *task_states, struct aedb_err *err);
+
+static int record_alloc(struct tracker *t, const cJSON *a, struct aedb_err *err)
+{
+	const char *id = jstr(a, "ID"), *job_id = jstr(a, "JobID");
+	const char *client = jstr(a, "ClientStatus"), *desired = jstr(a, "DesiredStatus");
+	const cJSON *states = cJSON_GetObjectItemCaseSensitive(a, "TaskStates"), *ts;
+	sqlite3_stmt *st = NULL;
+	char *old_client = NULL, *old_desired = NULL;
+	int64_t job_ref = 0, alloc_ref = 0, started = 0, finished = 0, now = aedb_now_ns();
+	int changed = 0, existed = 0, ret = -1;
+
+	if (!id || !job_id || !client || !ours(t, job_id))
+		return 0;
+	if (record_job(t, job_id, NULL, 0, -1, &job_ref, &changed, err) < 0)
+		return -1;
+	cJSON_ArrayForEach(ts, states) {
+		int64_t s = parse_rfc3339(jstr(ts, "StartedAt")), f = parse_rfc3339(jstr(ts, "FinishedAt"));
+
+		if (s && (!started || s < started))
+			started = s;
+		if (f && f > finished)
+			finished = f;
+	}
+	if (db_prepare(t->db, "SELECT id, client_status, desired_status FROM alloc WHERE alloc_id = ?",
+		       &st, err) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		existed = 1;
+		alloc_ref = sqlite3_column_int64(st, 0);
+		old_client = xstrdup((const char *)sqlite3_column_text(st, 1));
+		old_desired = sqlite3_column_text(st, 2) ? xstrdup((const char *)sqlite3_column_text(st, 2)) : NULL;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db_prepare(t->db,
+		       "INSERT INTO alloc (alloc_id, job_ref, name, task_group, node_id, node_name, "
+		       "client_status, desired_status, client_description, desired_description, "
+		       "create_time, modify_time, started_at, finished_at, previous_alloc, next_alloc, "
+		       "modify_index, first_seen_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+		       "?8, ?9, ?10, nullif(?11, 0), nullif(?12, 0), nullif(?13, 0), nullif(?14, 0), "
+		       "nullif(?15, ''), nullif(?16, ''), ?17, ?18, ?18) "
+		       "ON CONFLICT (alloc_id) DO UPDATE SET "
+		       "client_status = excluded.client_status, desired_status = excluded.desired_status, "
+		       "client_description = excluded.client_description, "
+		       "desired_description = excluded.desired_description, "
+		       "node_id = coalesce(excluded.node_id, alloc.node_id), "
+		       "node_name = coalesce(excluded.node_name, alloc.node_name), "
+		       "modify_time = coalesce(excluded.modify_time, alloc.modify_time), "
+		       "started_at = coalesce(alloc.started_at, excluded.started_at), "
+		       "finished_at = coalesce(excluded.finished_at, alloc.finished_at), "
+		       "previous_alloc = coalesce(alloc.previous_alloc, excluded.previous_alloc), "
+		       "next_alloc = coalesce(excluded.next_alloc, alloc.next_alloc), "
+		       "modify_index = excluded.modify_index, last_seen_at = excluded.last_seen_at "
+		       "WHERE excluded.modify_index >= coalesce(alloc.modify_index, 0) "
+		       "RETURNING id",
+		       &st, err) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, job_ref);
+	db_bind_text(st, 3, jstr(a, "Name"));
+	db_bind_text(st, 4, jstr(a, "TaskGroup"));
+	db_bind_text(st, 5, jstr(a, "NodeID"));
+	db_bind_text(st, 6, jstr(a, "NodeName"));
+	sqlite3_bind_text(st, 7, client, -1, SQLITE_STATIC);
+	db_bind_text(st, 8, desired && *desired ? desired : NULL);
+	db_bind_text(st, 9, jstr(a, "ClientDescription"));
+	db_bind_text(st, 10, jstr(a, "DesiredDescription"));
+	sqlite3_bind_int64(st, 11, jint(a, "CreateTime", 0));
+	sqlite3_bind_int64(st, 12, jint(a, "ModifyTime", 0));
+	sqlite3_bind_int64(st, 13, started);
+	sqlite3_bind_int64(st, 14, is_terminal(client, desired) ? finished : 0);
+	db_bind_text(st, 15, jstr(a, "PreviousAllocation") ? jstr(a, "PreviousAllocation") : "");
+	db_bind_text(st, 16, jstr(a, "NextAllocation") ? jstr(a, "NextAllocation") : "");
+	sqlite3_bind_int64(st, 17, jint(a, "ModifyIndex", 0));
+	sqlite3_bind_int64(st, 18, now);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		/* an older copy than what we hold: nothing to do */
+		ret = 0;
+		goto out;
+	}
+	alloc_ref = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (!existed)
+		t->st.allocs++;
+	if (!existed || strcmp(old_client, client) != 0 ||
+	    (old_desired ? !desired || strcmp(old_desired, desired) != 0 : desired && *desired)) {
+		if (db_prepare(t->db,
+			       "INSERT INTO alloc_change (alloc_ref, at, client_status, desired_status, "
+			       "description) VALUES (?1, ?2, ?3, ?4, ?5)",
+			       &st, err) < 0)
+			goto out;
+		sqlite3_bind_int64(st, 1, alloc_ref);
+		sqlite3_bind_int64(st, 2, jint(a, "ModifyTime", 0) ? jint(a, "ModifyTime", 0) : now);
+		sqlite3_bind_text(st, 3, client, -1, SQLITE_STATIC);
+		db_bind_text(st, 4, desired && *desired ? desired : NULL);
+		{
+			const char *dd = jstr(a, "DesiredDescription");
+
+			db_bind_text(st, 5, dd && *dd ? dd : jstr(a, "ClientDescription"));
+		}
+		if (db_step_done(t->db, st, err) < 0)
+			goto out;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	cJSON_ArrayForEach(ts, states) {
+		if (record_events(t, alloc_ref, ts->string,
+				  cJSON_GetObjectItemCaseSensitive(ts, "Events"), err) < 0)
+			goto out;
+	}
+	if (is_terminal(client, desired) && queue_logs(t, alloc_ref, job_ref, job_id, states, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	free(old_client);
+	free(old_desired);
+	return ret;
+}
+
+/* --- logs --- */
+
+struct log_sink {
+	FILE *f;
+	size_t written, cap;
+	int truncated;
+};
+
+static int log_write(void *ctx, const char *data, size_t len)
+{
+	struct log_sink *s = ctx;
+	size_t room = s->cap - s->written;
+
+	if (len > room) {
+		if (room)
+			fwrite(data, 1, room, s->f);
+		s->written += room;
+		s->truncated = 1;
+		return -1; /* enough: stop the transfer */
+	}
+	if (fwrite(data, 1, len, s->f) != len)
+		return -1;
+	s->written += len;
+	return 0;
+}
+
+static int mkdirs(const char *path)
+{
+	char *p = xstrdup(path), *s;
+	int ret = 0;
+
+	for (s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			ret = -1;
+		*s = '/';
+	}
+	if (mkdir(p, 0700) < 0 && errno != EEXIST)
+		ret = -1;
+	free(p);
+	return ret;
+}
+
+static int log_row(struct tracker *t, int64_t alloc_ref, int64_t job_ref, const char *task,
+		   const char *stream, const char *source, const char *state, const char *path,
+		   int64_t size, int truncated, const char *reason, struct aedb_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	if (db_prepare(t->db,
+		       "INSERT INTO log (batch_id, job_ref, alloc_ref, task, stream, source, state, "
+		       "path, cw_group, cw_stream, size, truncated, reason, captured_at) "
+		       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+		       "ON CONFLICT (alloc_ref, task, stream) WHERE alloc_ref IS NOT NULL DO UPDATE SET "
+		       "state = excluded.state, path = excluded.path, size = excluded.size, "
+		       "truncated = excluded.truncated, reason = excluded.reason, "
+		       "captured_at = excluded.captured_at",
+		       &st, err) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, t->batch_id);
+	sqlite3_bind_int64(st, 2, job_ref);
+	sqlite3_bind_int64(st, 3, alloc_ref);
+	sqlite3_bind_text(st, 4, task, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, stream, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, state, -1, SQLITE_STATIC);
+	db_bind_text(st, 8, path);
+	db_bind_text(st, 9, strcmp(source, "cloudwatch") == 0 ? t->cfg->cw_group : NULL);
+	if (strcmp(source, "cloudwatch") == 0)
+		sqlite3_bind_text(st, 10, reason, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 10);
+	if (size >= 0)
+		sqlite3_bind_int64(st, 11, size);
+	else
+		sqlite3_bind_null(st, 11);
+	sqlite3_bind_int(st, 12, truncated);
+	db_bind_text(st, 13, strcmp(source, "cloudwatch") == 0 ? NULL : reason);
+	sqlite3_bind_int64(st, 14, aedb_now_ns());
+	ret = db_step_done(t->db, st, err);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int capture_one(struct tracker *t, int64_t alloc_ref, int64_t job_ref, const char *job_id,
+		       const char *alloc_id, const char *task, const char *stream,
+		       struct aedb_err *err)
+{
+	struct aedb_err lerr = AEDB_ERR_INIT;
+	struct log_sink sink = { NULL, 0, 0, 0 };
+	char *rel = NULL, *full = NULL, *tmp = NULL, *dir = NULL;
+	enum nomad_rc rc;
+	int ret = -1, tries;
+
+	rel = xasprintf("%s/%s/%s.%s.0", t->cfg->batch_name, job_id, task, stream);
+	full = xasprintf("%s/%s", t->cfg->log_dir, rel);
+	tmp = xasprintf("%s.tmp", full);
+	dir = xstrdup(full);
+	*strrchr(dir, '/') = '\0';
+	if (mkdirs(dir) < 0) {
+		aedb_err_set(err, "cannot create log folder '%s': %s", dir, strerror(errno));
+		goto out;
+	}
+	for (tries = 0;; tries++) {
+		sink.f = fopen(tmp, "wb");
+		if (!sink.f) {
+			aedb_err_set(err, "cannot write log file '%s': %s", tmp, strerror(errno));
+			goto out;
+		}
+		fchmod(fileno(sink.f), 0600);
+		sink.written = 0;
+		sink.truncated = 0;
+		sink.cap = t->cfg->log_cap ? t->cfg->log_cap : TRACKER_LOG_CAP;
+		rc = nomad_logs(t->api, alloc_id, task, stream, log_write, &sink, &lerr);
+		if (fclose(sink.f) != 0 && rc == NOMAD_OK)
+			rc = NOMAD_BAD_REPLY;
+		if (rc == NOMAD_OK || sink.truncated)
+			break;
+		if (rc == NOMAD_NOT_FOUND || rc == NOMAD_REFUSED || tries + 1 >= LOG_RETRIES ||
+		    stopping(t)) {
+			unlink(tmp);
+			t->st.logs_unavailable++;
+			ret = log_row(t, alloc_ref, job_ref, task, stream, "captured", "unavailable",
+				      NULL, -1, 0, lerr.msg, err);
+			goto out;
+		}
+		nap(t, 200000000LL << tries);
+	}
+	if (rename(tmp, full) < 0) {
+		aedb_err_set(err, "cannot rename '%s': %s", tmp, strerror(errno));
+		goto out;
+	}
+	t->st.logs++;
+	ret = log_row(t, alloc_ref, job_ref, task, stream, "captured", "captured", rel,
+		      (int64_t)sink.written, sink.truncated, NULL, err);
+out:
+	free(rel);
+	free(full);
+	free(tmp);
+	free(dir);
+	return ret;
+}
+
+/* An allocation is terminal: note a pending log row per task and stream
+ * (inside the caller's transaction; no network here). capture_pending()
+ * fetches them after the commit, so a crash in between loses nothing. */
+static int queue_logs(struct tracker *t, int64_t alloc_ref, int64_t job_ref, const char *job_id,
+		      const cJSON *task_states, struct aedb_err *err)
+{
+	static const char *const streams[] = { "stderr", "stdout" };
+	const int cw = t->cfg->log_source == TRACKER_LOGS_CLOUDWATCH;
+	sqlite3_stmt *st = NULL;
+	const cJSON *ts;
+	int ret = 0;
+
+	if (db_prepare(t->db,
+		       "INSERT INTO log (batch_id, job_ref, alloc_ref, task, stream, source, state, "
+		       "cw_group, cw_stream, captured_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+		       "ON CONFLICT (alloc_ref, task, stream) WHERE alloc_ref IS NOT NULL DO NOTHING",
+		       &st, err) < 0)
+		return -1;
+	cJSON_ArrayForEach(ts, task_states) {
+		size_t i;
+
+		for (i = 0; i < 2 && ret == 0; i++) {
+			sqlite3_bind_int64(st, 1, t->batch_id);
+			sqlite3_bind_int64(st, 2, job_ref);
+			sqlite3_bind_int64(st, 3, alloc_ref);
+			sqlite3_bind_text(st, 4, ts->string, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 5, streams[i], -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 6, cw ? "cloudwatch" : "captured", -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 7, cw ? "captured" : "pending", -1, SQLITE_STATIC);
+			db_bind_text(st, 8, cw ? t->cfg->cw_group : NULL);
+			db_bind_text(st, 9, cw ? job_id : NULL);
+			if (cw)
+				sqlite3_bind_int64(st, 10, aedb_now_ns());
+			else
+				sqlite3_bind_null(st, 10);
+			ret = db_step_done(t->db, st, err);
+			if (ret == 0 && cw)
+				t->st.logs += sqlite3_changes(t->db->conn);
+		}
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* Fetch every pending log of the batch, outside any transaction. */
+static int capture_pending(struct tracker *t, struct aedb_err *err)
+{
+	for (;;) {
+		sqlite3_stmt *st = NULL;
+		struct {
+			int64_t alloc_ref, job_ref;
+			char *alloc_id, *job_id, *task, *stream;
+		} rows[64];
+		size_t n = 0, i;
+		int ret = 0;
+
+		if (db_prepare(t->db,
+			       "SELECT l.alloc_ref, l.job_ref, a.alloc_id, j.job_id, l.task, l.stream "
+			       "FROM log l JOIN alloc a ON a.id = l.alloc_ref JOIN job j ON j.id = l.job_ref "
+			       "WHERE l.batch_id = ?1 AND l.state = 'pending' ORDER BY l.id LIMIT 64",
+			       &st, err) < 0)
+			return -1;
+		sqlite3_bind_int64(st, 1, t->batch_id);
+		while (n < 64 && sqlite3_step(st) == SQLITE_ROW) {
+			rows[n].alloc_ref = sqlite3_column_int64(st, 0);
+			rows[n].job_ref = sqlite3_column_int64(st, 1);
+			rows[n].alloc_id = xstrdup((const char *)sqlite3_column_text(st, 2));
+			rows[n].job_id = xstrdup((const char *)sqlite3_column_text(st, 3));
+			rows[n].task = xstrdup((const char *)sqlite3_column_text(st, 4));
+			rows[n].stream = xstrdup((const char *)sqlite3_column_text(st, 5));
+			n++;
+		}
+		sqlite3_finalize(st);
+		for (i = 0; i < n; i++) {
+			if (ret == 0 && !stopping(t))
+				ret = capture_one(t, rows[i].alloc_ref, rows[i].job_ref, rows[i].job_id,
+						  rows[i].alloc_id, rows[i].task, rows[i].stream, err);
+			free(rows[i].alloc_id);
+			free(rows[i].job_id);
+			free(rows[i].task);
+			free(rows[i].stream);
+		}
+		if (ret < 0)
+			return -1;
+		if (n < 64 || stopping(t))
+			return 0;
+	}
+}
+
+/* --- reading from Nomad --- */
+
+/* Read a job's allocations (one request), then record them in one transaction. */
+static int refresh_allocs(struct tracker *t, const char *job_id, struct aedb_err *err)
+{
+	cJSON *list = NULL, *a;
+	enum nomad_rc rc;
+	int tries = 0, ret = 0;
+
+	for (;;) {
+		rc = nomad_get_job(t->api, job_id, "/allocations", NULL, &list, NULL, err);
+		if (rc == NOMAD_OK)
+			break;
+		if (rc != NOMAD_TRANSIENT || stopping(t))
+			return rc == NOMAD_NOT_FOUND || stopping(t) ? 0 : -1;
+		nap(t, 250000000LL << (tries < 6 ? tries++ : 6));
+	}
+	if (db_begin(t->db, err) < 0) {
+		cJSON_Delete(list);
+		return -1;
+	}
+	cJSON_ArrayForEach(a, list) {
+		if ((ret = record_alloc(t, a, err)) < 0)
+			break;
+	}
+	cJSON_Delete(list);
+	if (ret == 0)
+		return db_commit(t->db, err);
+	db_rollback(t->db);
+	return -1;
+}
+
+/* Record that a job is gone from Nomad: finished then collected, purged by
+ * aedb, or vanished while live. A pipeline that is gone ends its attempt. */
+static int mark_gone(struct tracker *t, int64_t job_ref, const char *job_id, const char *status,
+		     int64_t purged_at, struct aedb_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	const char *reason;
+	int ret;
+
+	reason = purged_at ? "purged" : status && strcmp(status, "dead") == 0 ? "collected" : "vanished";
+	if (db_prepare(t->db,
+		       "UPDATE job SET gone_at = ?2, gone_reason = ?3, "
+		       "finished_at = coalesce(finished_at, ?2) WHERE id = ?1 AND gone_at IS NULL",
+		       &st, err) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, job_ref);
+	sqlite3_bind_int64(st, 2, aedb_now_ns());
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+	ret = db_step_done(t->db, st, err);
+	sqlite3_finalize(st);
+	if (ret < 0 || sqlite3_changes(t->db->conn) == 0)
+		return ret;
+	if (strcmp(reason, "vanished") == 0)
+		journal_add(t->db, t->batch_id, "warn", "job_gone", NULL, NULL,
+			    "job %s vanished from Nomad while %s; its outcome is unknown", job_id,
+			    status ? status : "not yet seen running");
+	if (!str_starts(job_id, t->prefixes[0]))
+		return 0;
+	if (db_prepare(t->db,
+		       "UPDATE attempt SET state = 'finished', finished_at = ?2 WHERE job_id = ?1 "
+		       "AND state = 'dispatched'",
+		       &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, aedb_now_ns());
+	ret = db_step_done(t->db, st, err);
+	sqlite3_finalize(st);
+	if (ret < 0 || db_prepare(t->db,
+				  "UPDATE item SET state = 'finished' WHERE state = 'dispatched' AND id = "
+				  "(SELECT item_id FROM attempt WHERE job_id = ?1)",
+				  &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
+	ret = db_step_done(t->db, st, err);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* A known job no longer listed: ask Nomad whether it is gone. */
+static int check_gone(struct tracker *t, int64_t job_ref, const char *job_id, const char *status,
+		      int64_t purged_at, struct aedb_err *err)
+{
+	cJSON *job = NULL;
+	enum nomad_rc rc = nomad_get_job(t->api, job_id, "", NULL, &job, NULL, err);
+	int ret;
+
+	if (rc == NOMAD_OK) {
+		int changed = 0;
+
+		ret = record_job(t, job_id, jstr(job, "Status"), jint(job, "SubmitTime", 0),
+				 jint(job, "ModifyIndex", 0), &job_ref, &changed, err);
+		cJSON_Delete(job);
+		if (ret == 0 && changed)
+			ret = refresh_allocs(t, job_id, err);
+		return ret;
+	}
+	if (rc != NOMAD_NOT_FOUND)
+		return rc == NOMAD_TRANSIENT ? 0 : -1;
+	/* its last allocations may hold news (and logs) we have not seen */
+	if (status && strcmp(status, "dead") != 0 && refresh_allocs(t, job_id, err) < 0)
+		return -1;
+	return mark_gone(t, job_ref, job_id, status, purged_at, err);
+}
+
+/* List the batch's jobs of one parent (all, or only live ones) and record
+ * what changed. seen_gen marks listed jobs so unlisted ones can be checked. */
+static int touch_job(struct tracker *t, int64_t ref, struct aedb_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	if (db_prepare(t->db, "UPDATE job SET last_seen_at = ?2 WHERE id = ?1", &st, err) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, ref);
+	sqlite3_bind_int64(st, 2, aedb_now_ns());
+	ret = db_step_done(t->db, st, err);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+#define SCAN_PAGE 1000
+
+static int scan_prefix(struct tracker *t, const char *prefix, int live_only, struct aedb_err *err)
+{
+	char *changed_ids[SCAN_PAGE];
+	char token[512] = "";
+	size_t nchanged, i;
+	int pages = 0, ret = 0;
+
+	do {
+		struct nomad_qmeta meta;
+		struct buf path;
+		cJSON *list = NULL, *stub;
+		enum nomad_rc rc;
+
+		buf_init(&path, AEDB_URL_MAX, "Nomad path");
+		buf_printf(&path, NULL, "/v1/jobs?per_page=%d&prefix=", SCAN_PAGE);
+		http_escape(&path, prefix, 0, NULL);
+		if (live_only) {
+			buf_puts(&path, "&filter=", NULL);
+			http_escape(&path, "Status != \"dead\"", 0, NULL);
+		}
+		if (token[0]) {
+			buf_puts(&path, "&next_token=", NULL);
+			http_escape(&path, token, 0, NULL);
+		}
+		rc = nomad_get(t->api, buf_str(&path), NULL, &list, &meta, err);
+		buf_release(&path);
+		if (rc != NOMAD_OK)
+			return rc == NOMAD_TRANSIENT ? 1 : -1;
+		if (db_begin(t->db, err) < 0) {
+			cJSON_Delete(list);
+			return -1;
+		}
+		nchanged = 0;
+		cJSON_ArrayForEach(stub, list) {
+			const char *id = jstr(stub, "ID");
+			int64_t ref = 0;
+			int changed = 0;
+
+			if (!id || !ours(t, id))
+				continue;
+			if (record_job(t, id, jstr(stub, "Status"), jint(stub, "SubmitTime", 0),
+				       jint(stub, "ModifyIndex", 0), &ref, &changed, err) < 0 ||
+			    touch_job(t, ref, err) < 0) {
+				db_rollback(t->db);
+				cJSON_Delete(list);
+				return -1;
+			}
+			if (changed)
+				changed_ids[nchanged++] = xstrdup(id);
+		}
+		cJSON_Delete(list);
+		if (db_commit(t->db, err) < 0)
+			ret = -1;
+		/* the allocations of what changed, each read outside any transaction */
+		for (i = 0; i < nchanged; i++) {
+			if (ret == 0 && refresh_allocs(t, changed_ids[i], err) < 0)
+				ret = -1;
+			free(changed_ids[i]);
+		}
+		if (ret < 0)
+			return -1;
+		snprintf(token, sizeof(token), "%s", meta.next_token);
+		pages++;
+	} while (token[0] && pages < 100000 && !stopping(t));
+	return 0;
+}
+
+/* Jobs we believe live (or dead but with unrecorded allocations) that the
+ * last scan did not list: ask Nomad about each. */
+static int check_unlisted(struct tracker *t, int64_t scan_started, int live_only,
+			  struct aedb_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct {
+		int64_t ref, purged;
+		char *id, *status;
+	} *rows = NULL;
+	size_t n = 0, cap = 0, i;
+	int ret = 0;
+
+	if (db_prepare(t->db,
+		       "SELECT id, job_id, status, coalesce(purged_at, 0) FROM job WHERE batch_id = ?1 "
+		       "AND gone_at IS NULL AND last_seen_at < ?2 AND (?3 = 0 OR status IS NULL OR "
+		       "status != 'dead')",
+		       &st, err) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, t->batch_id);
+	sqlite3_bind_int64(st, 2, scan_started);
+	sqlite3_bind_int(st, 3, live_only);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			rows = xrealloc(rows, cap * sizeof(*rows));
+		}
+		rows[n].ref = sqlite3_column_int64(st, 0);
+		rows[n].id = xstrdup((const char *)sqlite3_column_text(st, 1));
+		rows[n].status = sqlite3_column_text(st, 2) ? xstrdup((const char *)sqlite3_column_text(st, 2)) : NULL;
+		rows[n].purged = sqlite3_column_int64(st, 3);
+		n++;
+	}
+	sqlite3_finalize(st);
+	for (i = 0; i < n && ret == 0 && !stopping(t); i++)
+		ret = check_gone(t, rows[i].ref, rows[i].id, rows[i].status, rows[i].purged, err);
+	for (i = 0; i < n; i++) {
+		free(rows[i].id);
+		free(rows[i].status);
+	}
+	free(rows);
+	return ret;
+}
+
+static int full_scan(struct tracker *t, int live_only, struct aedb_err *err)
+{
+	int64_t started = aedb_now_ns();
+	size_t i;
+
+	for (i = 0; i < t->nprefixes; i++) {
+		int rc = scan_prefix(t, t->prefixes[i], live_only, err);
+
+		if (rc != 0)
+			return rc;
+	}
+	if (check_unlisted(t, started, live_only, err) < 0)
+		return -1;
+	return capture_pending(t, err);
+}
+
+/* --- ending --- */
+
+static int save_cursor(struct tracker *t, const char *mode, struct aedb_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	if (db_prepare(t->db,
+		       "INSERT INTO tracker_cursor (batch_id, mode, last_index, updated_at) VALUES "
+		       "(?1, ?2, ?3, ?4) ON CONFLICT (batch_id) DO UPDATE SET mode = excluded.mode, "
+		       "last_index = excluded.last_index, updated_at = excluded.updated_at",
+		       &st, err) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, t->batch_id);
+	sqlite3_bind_text(st, 2, mode, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)t->last_index);
+	sqlite3_bind_int64(st, 4, aedb_now_ns());
+	ret = db_step_done(t->db, st, err);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* Jobs never placed for longer than the placement timeout are stuck. */
+static int mark_stuck(struct tracker *t, struct aedb_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t now = aedb_now_ns();
+	int n, ret;
+
+	if (db_prepare(t->db,
+		       "UPDATE job SET stuck_at = ?2 WHERE batch_id = ?1 AND stuck_at IS NULL AND "
+		       "gone_at IS NULL AND coalesce(status, 'pending') = 'pending' AND "
+		       "first_seen_at < ?3 AND NOT EXISTS (SELECT 1 FROM alloc a WHERE a.job_ref = job.id "
+		       "AND a.client_status != 'pending')",
+		       &st, err) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, t->batch_id);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, now - t->cfg->placement_timeout_ns);
+	ret = db_step_done(t->db, st, err);
+	n = sqlite3_changes(t->db->conn);
+	sqlite3_finalize(st);
+	if (ret == 0 && n > 0) {
+		journal_add(t->db, t->batch_id, "warn", "stuck", NULL, NULL,
+			    "%d jobs were never placed within the placement timeout (%llds); they "
+			    "count as failed",
+			    n, (long long)(t->cfg->placement_timeout_ns / 1000000000));
+		say(t, "warn", "%d jobs never placed within the placement timeout: stuck", n);
+		if (db_prepare(t->db,
+			       "UPDATE attempt SET state = 'finished', finished_at = ?2 WHERE state = "
+			       "'dispatched' AND job_id IN (SELECT job_id FROM job WHERE batch_id = ?1 "
+			       "AND stuck_at IS NOT NULL)",
+			       &st, err) == 0) {
+			sqlite3_bind_int64(st, 1, t->batch_id);
+			sqlite3_bind_int64(st, 2, now);
+			db_step_done(t->db, st, err);
+			sqlite3_finalize(st);
+		}
+		if (db_prepare(t->db,
+			       "UPDATE item SET state = 'finished' WHERE batch_id = ?1 AND state = "
+			       "'dispatched' AND id IN (SELECT item_id FROM attempt WHERE state = "
+			       "'finished')",
+			       &st, err) == 0) {
+			sqlite3_bind_int64(st, 1, t->batch_id);
+			db_step_done(t->db, st, err);
+			sqlite3_finalize(st);
+		}
+	}
+	return ret;
+}
+
+/* Done when nothing more can come: no dispatch in progress, every
+ * dispatched pipeline finished, every known job finished, every log of a
+ * finished allocation recorded. */
+static int check_done(struct tracker *t, struct aedb_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int done = 0;
+
+	if (mark_stuck(t, err) < 0)
+		return -1;
+	if (db_prepare(t->db,
+		       "SELECT "
+		       "(SELECT count(*) FROM attempt a JOIN item i ON i.id = a.item_id "
+		       "  WHERE i.batch_id = ?1 AND a.state = 'dispatched'), "
+		       "(SELECT count(*) FROM job WHERE batch_id = ?1 AND gone_at IS NULL AND "
+		       "  stuck_at IS NULL AND coalesce(status, 'pending') != 'dead'), "
+		       "(SELECT count(*) FROM log WHERE batch_id = ?1 AND state = 'pending')",
+		       &st, err) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, t->batch_id);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		t->st.live_pipelines = sqlite3_column_int64(st, 0);
+		t->st.live_jobs = sqlite3_column_int64(st, 1);
+		done = t->st.live_pipelines == 0 && t->st.live_jobs == 0 &&
+		       sqlite3_column_int64(st, 2) == 0 &&
+		       !(t->cfg->dispatching && *t->cfg->dispatching);
+	}
+	sqlite3_finalize(st);
+	if (t->cfg->report)
+		t->cfg->report(t->cfg->report_ctx, &t->st, "info", NULL);
+	return done;
+}
+
+static int periodic(struct tracker *t, struct aedb_err *err)
+{
+	int64_t now = aedb_mono_ns();
+	int d;
+
+	if (now - t->last_check < CHECK_EVERY_NS)
+		return 0;
+	t->last_check = now;
+	if (t->lock_token && now - t->last_beat > 15000000000LL) {
+		t->last_beat = now;
+		if (batch_lock_heartbeat(t->db, t->batch_id, t->lock_token, err) < 0)
+			return -1;
+	}
+	d = check_done(t, err);
+	if (d < 0)
+		return -1;
+	t->done = d;
+	return 0;
+}
+
+/* --- the event stream --- */
+
+static int handle_line(struct tracker *t, const char *text, size_t len, struct aedb_err *err)
+{
+	cJSON *msg = cJSON_ParseWithLength(text, len), *events, *ev;
+	uint64_t index;
+	int ret = 0;
+
+	if (!msg)
+		return 0; /* not ours to judge: skip a malformed line */
+	events = cJSON_GetObjectItemCaseSensitive(msg, "Events");
+	if (!cJSON_IsArray(events)) {
+		cJSON_Delete(msg); /* heartbeat {} */
+		return 0;
+	}
+	index = (uint64_t)jint(msg, "Index", 0);
+	if (index && index <= t->last_index) {
+		cJSON_Delete(msg); /* replayed after a reconnect */
+		return 0;
+	}
+	if (db_begin(t->db, err) < 0) {
+		cJSON_Delete(msg);
+		return -1;
+	}
+	cJSON_ArrayForEach(ev, events) {
+		const char *topic = jstr(ev, "Topic");
+		const cJSON *payload = cJSON_GetObjectItemCaseSensitive(ev, "Payload");
+
+		if (topic && strcmp(topic, "Job") == 0) {
+			const cJSON *job = cJSON_GetObjectItemCaseSensitive(payload, "Job");
+			const char *id = jstr(job, "ID");
+			int64_t ref = 0;
+			int changed = 0;
+
+			if (!ours(t, id))
+				continue;
+			ret = record_job(t, id, jstr(job, "Status"), jint(job, "SubmitTime", 0),
+					 jint(job, "ModifyIndex", 0), &ref, &changed, err);
+			if (ret == 0 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(payload, "Deleted")))
+				ret = mark_gone(t, ref, id, jstr(job, "Status"), 0, err);
+		} else if (topic && strcmp(topic, "Allocation") == 0) {
+			ret = record_alloc(t, cJSON_GetObjectItemCaseSensitive(payload, "Allocation"), err);
+		}
+		if (ret < 0)
+			break;
+	}
+	if (ret == 0 && index) {
+		t->last_index = index;
+		ret = save_cursor(t, "events", err);
+	}
+	if (ret == 0)
+		ret = db_commit(t->db, err);
+	else
+		db_rollback(t->db);
+	cJSON_Delete(msg);
+	return ret;
+}
+
+static int on_stream(void *ctx, const char *data, size_t len)
+{
+	struct tracker *t = ctx;
+	size_t i, start = 0;
+
+	for (i = 0; i < len; i++) {
+		if (data[i] != '\n')
+			continue;
+		if (buf_append(&t->line, data + start, i - start, &t->sink_err) < 0 ||
+		    handle_line(t, buf_str(&t->line), t->line.len, &t->sink_err) < 0) {
+			t->failed = 1;
+			return -1;
+		}
+		buf_reset(&t->line);
+		start = i + 1;
+	}
+	if (start < len && buf_append(&t->line, data + start, len - start, &t->sink_err) < 0) {
+		t->failed = 1;
+		return -1;
+	}
+	if (capture_pending(t, &t->sink_err) < 0 || periodic(t, &t->sink_err) < 0) {
+		t->failed = 1;
+		return -1;
+	}
+	if (t->done || stopping(t))
+		return -1;
+	return 0;
+}
+
+/* 1 when the server has no usable event stream (fall back), 0 when the
+ * stream ended or was ended by us, -1 on error. */
+static int run_stream(struct tracker *t, struct aedb_err *err)
+{
+	char path[128];
+	enum nomad_rc rc;
+
+	snprintf(path, sizeof(path), "/v1/event/stream?topic=Job&topic=Allocation&index=%llu",
+		 (unsigned long long)(t->last_index + 1));
+	buf_reset(&t->line);
+	t->failed = 0;
+	/* no overall timeout: the server sends a heartbeat every 30 s; a
+	 * stalled stream is ended by curl's low-speed check below */
+	rc = nomad_stream(t->stream, path, on_stream, t, 0, err);
+	if (t->failed) {
+		*err = t->sink_err;
+		return -1;
+	}
+	if (t->done || stopping(t))
+		return 0;
+	if (rc == NOMAD_NOT_FOUND || rc == NOMAD_BAD_REPLY ||
+	    (rc == NOMAD_TRANSIENT && strstr(err->msg, "HTTP 501")))
+		return 1;
+	if (rc == NOMAD_REFUSED)
+		return 1; /* no permission for the topics: poll instead */
+	return 0;
+}
+
+static int run_poll(struct tracker *t, int64_t until_ns, struct aedb_err *err)
+{
+	int64_t interval = t->cfg->poll_interval_ns ? t->cfg->poll_interval_ns : 2000000000LL;
+	int polls = 0;
+
+	while (!stopping(t) && !t->done) {
+		int64_t started = aedb_mono_ns();
+		int rc = full_scan(t, polls % FULL_SCAN_EVERY != 0, err);
+
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			say(t, "warn", "%s; retrying", err->msg);
+		polls++;
+		t->last_check = 0;
+		if (periodic(t, err) < 0)
+			return -1;
+		if (t->done || (until_ns && aedb_mono_ns() >= until_ns))
+			break;
+		nap(t, interval - (aedb_mono_ns() - started));
+	}
+	return 0;
+}
+
+static int setup(struct tracker *t, const struct tracker_config *cfg, struct aedb_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+
+	t->cfg = cfg;
+	t->parents = cfg->parents ? cfg->parents : default_parents;
+	buf_init(&t->line, STREAM_LINE_MAX, "event stream line");
+	for (i = 0; t->parents[i]; i++)
+		;
+	t->prefixes = xcalloc(i, sizeof(char *));
+	for (i = 0; t->parents[i]; i++)
+		t->prefixes[i] = xasprintf("%s/dispatch-[batch_name=%s,", t->parents[i], cfg->batch_name);
+	t->nprefixes = i;
+	if (db_open(cfg->db_path, 0, &t->db, err) < 0 ||
+	    batch_load(t->db, cfg->batch_name, &t->batch_id, NULL, err) < 0)
+		return -1;
+	if (cfg->hold_lock && batch_lock_acquire(t->db, t->batch_id, "track", &t->lock_token, err) < 0)
+		return -1;
+	if (nomad_open(cfg->nomad, &t->stream, err) < 0 || nomad_open(cfg->nomad, &t->api, err) < 0)
+		return -1;
+	if (db_prepare(t->db, "SELECT last_index FROM tracker_cursor WHERE batch_id = ?", &st, err) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, t->batch_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		t->last_index = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	t->last_beat = aedb_mono_ns();
+	return 0;
+}
+
+static void teardown(struct tracker *t)
+{
+	size_t i;
+
+	if (t->lock_token)
+		batch_lock_release(t->db, t->batch_id, t->lock_token);
+	free(t->lock_token);
+	for (i = 0; i < t->nprefixes; i++)
+		free(t->prefixes[i]);
+	free(t->prefixes);
+	buf_release(&t->line);
+	nomad_close(t->stream);
+	nomad_close(t->api);
+	db_close(t->db);
+}
+
+int tracker_run(const struct tracker_config *cfg, struct aedb_err *err)
+{
+	struct tracker t;
+	int ret = -1, reconnects = 0;
+	int polling = cfg->mode == TRACKER_POLL;
+
+	memset(&t, 0, sizeof(t));
+	if (setup(&t, cfg, err) < 0)
+		goto out;
+	journal_add(t.db, t.batch_id, "info", "track_start", NULL, NULL,
+		    "tracker started (%s, from index %llu)", polling ? "polling" : "event stream",
+		    (unsigned long long)t.last_index);
+	while (!stopping(&t) && !t.done) {
+		int rc;
+
+		if (polling) {
+			t.st.polling = 1;
+			if (run_poll(&t, 0, err) < 0)
+				goto out;
+			continue;
+		}
+		/* catch up on what happened while nobody listened, then follow */
+		rc = full_scan(&t, 0, err);
+		if (rc < 0)
+			goto out;
+		t.last_check = 0;
+		if (periodic(&t, err) < 0)
+			goto out;
+		if (t.done)
+			break;
+		rc = run_stream(&t, err);
+		if (rc < 0)
+			goto out;
+		if (rc > 0) {
+			if (cfg->mode == TRACKER_EVENTS)
+				goto out;
+			journal_add(t.db, t.batch_id, "warn", "no_event_stream", NULL, NULL,
+				    "the event stream is not available (%s); tracking by polling, "
+				    "which costs the server more",
+				    err->msg);
+			say(&t, "warn", "no event stream (%s): tracking by polling", err->msg);
+			polling = 1;
+			continue;
+		}
+		if (!t.done && !stopping(&t)) {
+			/* the stream ended: reconnect after a pause that grows */
+			nap(&t, 500000000LL << (reconnects < 5 ? reconnects : 5));
+			reconnects++;
+		}
+	}
+	ret = stopping(&t) && !t.done ? 1 : 0;
+	if (ret == 0) {
+		journal_add(t.db, t.batch_id, "info", "track_done", NULL, NULL,
+			    "tracking finished: every job of the batch has finished");
+		if (batch_set_state(t.db, t.batch_id, "done", err) < 0) {
+			ret = -1;
+			goto out;
+		}
+	}
+out:
+	if (ret < 0 && t.db)
+		journal_add(t.db, t.batch_id, "error", "track_error", NULL, NULL, "%s", err->msg);
+	teardown(&t);
+	return ret;
+}
