@@ -169,7 +169,7 @@ CREATE TABLE log (
   reason        TEXT,
   captured_at   INTEGER,
   classified_at INTEGER
-);
+, base TEXT);
 CREATE UNIQUE INDEX log_alloc_stream ON log (alloc_ref, task, stream) WHERE alloc_ref IS NOT NULL;
 CREATE UNIQUE INDEX log_path ON log (batch_id, path) WHERE path IS NOT NULL;
 CREATE INDEX log_job ON log (job_ref);
@@ -200,7 +200,6 @@ CREATE TABLE finding (
   UNIQUE (log_ref, rule_ref, line_no)
 );
 CREATE INDEX finding_item ON finding (item_id, category);
-CREATE INDEX finding_batch ON finding (batch_id, category);
 CREATE TABLE journal (
   id            INTEGER PRIMARY KEY,
   batch_id      INTEGER REFERENCES batch(id) ON DELETE CASCADE,
@@ -211,5 +210,191 @@ CREATE TABLE journal (
   data          TEXT    CHECK (data IS NULL OR json_valid(data))
 );
 CREATE INDEX journal_batch ON journal (batch_id, at);
+CREATE INDEX finding_batch_item ON finding (batch_id, category, item_id);
+CREATE INDEX task_event_bad ON task_event (alloc_ref)
+  WHERE type = 'Terminated' AND (exit_code <> 0 OR oom_killed = 1);
+CREATE INDEX alloc_bad ON alloc (job_ref) WHERE client_status IN ('failed', 'lost');
+CREATE INDEX job_vanished ON job (item_id) WHERE gone_reason = 'vanished';
+CREATE INDEX job_stuck ON job (item_id) WHERE stuck_at IS NOT NULL;
+CREATE INDEX alloc_job_times ON alloc (job_ref, started_at, finished_at);
+CREATE INDEX log_job_stream ON log (job_ref, stream, state);
+CREATE VIEW latest_attempt AS
+SELECT a.*
+FROM attempt a
+WHERE NOT EXISTS (SELECT 1 FROM attempt b WHERE b.item_id = a.item_id AND b.number > a.number)
+;
+CREATE VIEW nomad_failure AS
+SELECT j.batch_id, j.item_id, j.attempt_id, j.id AS job_ref, j.job_id, j.parent,
+       CASE WHEN te.oom_killed = 1 THEN 'oom_killed' ELSE 'exit_code' END AS cause,
+       CASE WHEN te.oom_killed = 1 THEN 'task ' || te.task || ' was killed for using too much memory (OOM)'
+            ELSE 'task ' || te.task || ' exited with code ' || te.exit_code END
+         || coalesce(': ' || nullif(te.display_message, ''), '') AS detail,
+       te.time AS at, 1 AS rank
+FROM task_event te
+JOIN alloc a ON a.id = te.alloc_ref
+JOIN job j ON j.id = a.job_ref
+WHERE te.type = 'Terminated' AND (te.exit_code <> 0 OR te.oom_killed = 1)
+  AND NOT (a.client_status = 'complete' AND coalesce(a.desired_status, 'run') = 'run')
+UNION ALL
+SELECT j.batch_id, j.item_id, j.attempt_id, j.id, j.job_id, j.parent,
+       CASE a.client_status WHEN 'lost' THEN 'alloc_lost' ELSE 'alloc_failed' END,
+       'allocation ' || substr(a.alloc_id, 1, 8) || ' ' || a.client_status
+         || coalesce(' on ' || a.node_name, '')
+         || coalesce(': ' || nullif(a.client_description, ''), ''),
+       coalesce(a.finished_at, a.modify_time, a.last_seen_at), 2
+FROM alloc a
+JOIN job j ON j.id = a.job_ref
+WHERE a.client_status IN ('failed', 'lost') AND a.next_alloc IS NULL
+UNION ALL
+SELECT j.batch_id, j.item_id, j.attempt_id, j.id, j.job_id, j.parent, 'vanished',
+       'job vanished from Nomad while live', j.gone_at, 3
+FROM job j
+WHERE j.gone_reason = 'vanished'
+UNION ALL
+SELECT j.batch_id, j.item_id, j.attempt_id, j.id, j.job_id, j.parent, 'stuck',
+       'job never placed within the placement timeout', j.stuck_at, 4
+FROM job j
+WHERE j.stuck_at IS NOT NULL
+;
+CREATE VIEW alloc_runtime AS
+SELECT j.batch_id, j.item_id, j.id AS job_ref, j.job_id, j.parent, j.scenario, j.catchment,
+       a.alloc_id, a.node_name, a.client_status, a.started_at, a.finished_at,
+       (a.finished_at - a.started_at) / 1e9 AS seconds
+FROM job j
+JOIN alloc a ON a.job_ref = j.id
+WHERE a.started_at IS NOT NULL AND a.finished_at >= a.started_at
+;
+CREATE VIEW aoi_finding AS
+SELECT f.batch_id, f.category, i.name AS aoi, f.item_id, f.id AS finding_ref
+FROM finding f
+JOIN item i ON i.id = f.item_id
+UNION ALL
+SELECT f.batch_id, f.category, j.aoi_name, NULL, f.id
+FROM finding f
+JOIN log l ON l.id = f.log_ref
+JOIN job j ON j.id = l.job_ref
+WHERE f.item_id IS NULL AND j.aoi_name IS NOT NULL
+;
+CREATE VIEW item_outcome AS
+WITH
+verdict AS MATERIALIZED (
+  SELECT i.id AS item_id, nf.parent, nf.job_id, nf.job_ref, nf.cause, nf.detail,
+         row_number() OVER (PARTITION BY i.id
+                            ORDER BY nf.parent = b.parent_job, nf.rank, nf.at, nf.job_ref) AS rn
+  FROM nomad_failure nf
+  JOIN item i ON i.id = nf.item_id
+  JOIN batch b ON b.id = i.batch_id
+  LEFT JOIN latest_attempt la ON la.item_id = i.id
+  WHERE nf.attempt_id IS NULL OR nf.attempt_id = la.id
+),
+base AS (
+  SELECT i.id AS item_id, i.batch_id, b.name AS batch, i.name AS item, i.line, i.state AS item_state,
+         i.attempts, i.aoi_error, i.last_error,
+         la.id AS attempt_ref, la.state AS attempt_state, la.error AS attempt_error,
+         coalesce(pj.job_id, la.job_id) AS job_id, pj.id AS pjob_ref, pj.status AS pjob_status,
+         pj.gone_at AS pjob_gone_at, b.parent_job,
+         (SELECT l.id FROM log l WHERE l.job_ref = pj.id AND l.stream = 'stderr'
+          ORDER BY l.state = 'captured' DESC, l.id LIMIT 1) AS plog_ref,
+         (SELECT f.id FROM finding f JOIN log l ON l.id = f.log_ref JOIN job j ON j.id = l.job_ref
+          WHERE f.item_id = i.id AND f.category = 'failed' AND (j.attempt_id IS la.id OR j.attempt_id IS NULL)
+          ORDER BY f.id LIMIT 1) AS failed_ref,
+         (SELECT f.id FROM finding f JOIN log l ON l.id = f.log_ref JOIN job j ON j.id = l.job_ref
+          WHERE f.item_id = i.id AND f.category = 'job_error' AND (j.attempt_id IS la.id OR j.attempt_id IS NULL)
+          ORDER BY f.id LIMIT 1) AS job_error_ref,
+         (SELECT f.id FROM finding f JOIN log l ON l.id = f.log_ref JOIN job j ON j.id = l.job_ref
+          WHERE f.item_id = i.id AND f.category IN ('agr_mos_error', 'inundate_error')
+            AND (j.attempt_id IS la.id OR j.attempt_id IS NULL)
+          ORDER BY f.id LIMIT 1) AS stage_error_ref,
+         (SELECT f.id FROM finding f JOIN log l ON l.id = f.log_ref JOIN job j ON j.id = l.job_ref
+          WHERE f.item_id = i.id AND f.category = 'success' AND (j.attempt_id IS la.id OR j.attempt_id IS NULL)
+          ORDER BY f.id LIMIT 1) AS success_ref,
+         (SELECT f.id FROM finding f JOIN log l ON l.id = f.log_ref JOIN job j ON j.id = l.job_ref
+          WHERE f.item_id = i.id AND f.category = 'early_exit' AND (j.attempt_id IS la.id OR j.attempt_id IS NULL)
+          ORDER BY f.id LIMIT 1) AS early_ref,
+         (SELECT f.id FROM finding f JOIN log l ON l.id = f.log_ref JOIN job j ON j.id = l.job_ref
+          WHERE f.item_id = i.id AND f.category = 'ignorable' AND (j.attempt_id IS la.id OR j.attempt_id IS NULL)
+          ORDER BY f.id LIMIT 1) AS ignorable_ref
+  FROM item i
+  JOIN batch b ON b.id = i.batch_id
+  LEFT JOIN latest_attempt la ON la.item_id = i.id
+  LEFT JOIN job pj ON pj.attempt_id = la.id AND pj.parent = b.parent_job
+),
+judged AS (
+  SELECT base.*, v.parent AS v_parent, v.job_id AS v_job_id, v.job_ref AS v_job_ref,
+         v.cause AS v_cause, v.detail AS v_detail,
+         pl.state AS plog_state, pl.reason AS plog_reason,
+         CASE
+           WHEN item_state = 'cancelled' THEN 'cancelled'
+           WHEN item_state = 'failed' AND pjob_ref IS NULL THEN 'failed'
+           WHEN attempt_ref IS NULL AND pjob_ref IS NULL AND item_state = 'pending' THEN 'pending'
+           WHEN attempt_state IN ('failed', 'abandoned') AND pjob_ref IS NULL THEN 'failed'
+           WHEN v.cause IS NOT NULL THEN 'failed'
+           WHEN failed_ref IS NOT NULL OR job_error_ref IS NOT NULL OR stage_error_ref IS NOT NULL THEN 'failed'
+           WHEN success_ref IS NOT NULL THEN 'success'
+           WHEN early_ref IS NOT NULL THEN 'early_exit'
+           WHEN pjob_ref IS NULL AND attempt_state IN ('dispatching', 'dispatched') THEN 'running'
+           WHEN pjob_ref IS NOT NULL AND pjob_gone_at IS NULL AND coalesce(pjob_status, 'pending') <> 'dead' THEN 'running'
+           WHEN pl.state = 'pending' THEN 'running'
+           WHEN pl.state = 'captured' AND pl.classified_at IS NULL THEN 'running'
+           WHEN pl.state = 'captured' THEN 'silent'
+           ELSE 'log_missing'
+         END AS outcome
+  FROM base
+  LEFT JOIN verdict v ON v.item_id = base.item_id AND v.rn = 1
+  LEFT JOIN log pl ON pl.id = base.plog_ref
+)
+SELECT judged.batch_id, judged.batch, judged.item_id, judged.item, judged.line, judged.outcome,
+       CASE
+         WHEN outcome IN ('success', 'early_exit', 'running', 'pending', 'cancelled') THEN NULL
+         WHEN v_cause IS NOT NULL THEN v_cause
+         WHEN outcome = 'failed' AND pjob_ref IS NULL THEN 'submit'
+         WHEN failed_ref IS NOT NULL THEN 'pipeline_failed'
+         WHEN job_error_ref IS NOT NULL THEN 'job_error'
+         WHEN stage_error_ref IS NOT NULL THEN fs.category
+         WHEN outcome = 'silent' THEN 'no_outcome_line'
+         ELSE 'log_missing'
+       END AS cause,
+       CASE
+         WHEN outcome = 'success' THEN fsu.message
+         WHEN outcome = 'early_exit' THEN fee.message
+         WHEN outcome IN ('running', 'pending', 'cancelled') THEN NULL
+         WHEN v_cause IS NOT NULL THEN v_detail
+         WHEN outcome = 'failed' AND pjob_ref IS NULL
+           THEN coalesce(attempt_error, aoi_error, last_error, 'failed before dispatch')
+         WHEN failed_ref IS NOT NULL THEN ff.message
+         WHEN job_error_ref IS NOT NULL THEN fj.message
+         WHEN stage_error_ref IS NOT NULL THEN fs.message
+         WHEN outcome = 'silent' THEN 'the pipeline log has no outcome line'
+         WHEN plog_state = 'unavailable' THEN 'pipeline log unavailable: ' || coalesce(plog_reason, 'no reason recorded')
+         ELSE 'no pipeline log recorded'
+       END AS reason,
+       CASE
+         WHEN outcome NOT IN ('failed', 'silent', 'log_missing') THEN NULL
+         WHEN v_cause IS NOT NULL THEN v_parent
+         WHEN pjob_ref IS NULL AND outcome = 'failed' THEN 'submit'
+         WHEN failed_ref IS NULL AND job_error_ref IS NULL AND stage_error_ref IS NOT NULL THEN sj.parent
+         ELSE judged.parent_job
+       END AS stage,
+       judged.attempts,
+       CASE WHEN v_cause IS NOT NULL THEN v_job_id
+            WHEN failed_ref IS NULL AND job_error_ref IS NULL AND stage_error_ref IS NOT NULL
+                 AND outcome = 'failed' THEN sj.job_id
+            ELSE judged.job_id END AS job_id,
+       CASE WHEN outcome = 'failed' AND v_cause IS NULL AND failed_ref IS NULL AND job_error_ref IS NULL
+                 AND stage_error_ref IS NOT NULL
+            THEN coalesce(sl.base || '/', '') || sl.path
+            ELSE coalesce(pl2.base || '/', '') || pl2.path END AS log_file,
+       coalesce(plog_state, 'none') AS log_state,
+       CASE WHEN ignorable_ref IS NOT NULL THEN 1 ELSE 0 END AS ignorable
+FROM judged
+LEFT JOIN finding ff ON ff.id = judged.failed_ref
+LEFT JOIN finding fj ON fj.id = judged.job_error_ref
+LEFT JOIN finding fs ON fs.id = judged.stage_error_ref
+LEFT JOIN log sl ON sl.id = fs.log_ref
+LEFT JOIN job sj ON sj.id = sl.job_ref
+LEFT JOIN finding fsu ON fsu.id = judged.success_ref
+LEFT JOIN finding fee ON fee.id = judged.early_ref
+LEFT JOIN log pl2 ON pl2.id = judged.plog_ref
+;
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
