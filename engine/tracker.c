@@ -42,6 +42,7 @@
 #define LOG_RETRIES 5
 #define STREAM_LINE_MAX (64u << 20)
 #define CHECK_EVERY_NS (1000000000LL)
+#define STREAM_SPAN_MS 5000
 
 static const char *const default_parents[] = {
 	"pipeline", "hand_inundator", "fim_mosaicker", "agreement_maker", NULL,
@@ -59,6 +60,8 @@ struct tracker {
 	size_t nprefixes;
 	struct buf line;        /* a partial event-stream line */
 	uint64_t last_index;
+	int first_batch;        /* no event batch seen yet on this connection */
+	int stream_data;        /* this connection delivered something */
 	int done;
 	int failed;             /* an error inside the stream sink */
 	struct aedb_err sink_err;
@@ -1031,11 +1034,38 @@ static int check_unlisted(struct tracker *t, int64_t scan_started, int live_only
 	return ret;
 }
 
+/* A dispatched pipeline the tracker has never seen (it may have finished
+ * and been collected while nobody tracked) gets a job row that was never
+ * seen, so the scan either finds it or asks Nomad about it. */
+static int adopt_dispatched(struct tracker *t, struct aedb_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	if (db_prepare(t->db,
+		       "INSERT INTO job (batch_id, namespace, job_id, parent, item_id, attempt_id, "
+		       "aoi_name, first_seen_at, last_seen_at) "
+		       "SELECT i.batch_id, 'default', a.job_id, ?2, i.id, a.id, i.name, ?3, 0 "
+		       "FROM attempt a JOIN item i ON i.id = a.item_id WHERE i.batch_id = ?1 AND "
+		       "a.state = 'dispatched' AND a.job_id IS NOT NULL AND NOT EXISTS "
+		       "(SELECT 1 FROM job j WHERE j.namespace = 'default' AND j.job_id = a.job_id)",
+		       &st, err) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, t->batch_id);
+	sqlite3_bind_text(st, 2, t->parents[0], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, aedb_now_ns());
+	ret = db_step_done(t->db, st, err);
+	sqlite3_finalize(st);
+	return ret;
+}
+
 static int full_scan(struct tracker *t, int live_only, struct aedb_err *err)
 {
 	int64_t started = aedb_now_ns();
 	size_t i;
 
+	if (adopt_dispatched(t, err) < 0)
+		return -1;
 	for (i = 0; i < t->nprefixes; i++) {
 		int rc = scan_prefix(t, t->prefixes[i], live_only, err);
 
@@ -1187,6 +1217,16 @@ static int handle_line(struct tracker *t, const char *text, size_t len, struct a
 		return 0;
 	}
 	index = (uint64_t)jint(msg, "Index", 0);
+	if (t->first_batch && index && index < t->last_index) {
+		/* the server's index went backwards (restart, snapshot restore):
+		 * start over from here; the scan at connect covered the gap */
+		journal_add(t->db, t->batch_id, "warn", "index_reset", NULL, NULL,
+			    "Nomad's event index went back from %llu to %llu; following from there",
+			    (unsigned long long)t->last_index, (unsigned long long)index);
+		t->last_index = 0;
+	}
+	if (index)
+		t->first_batch = 0;
 	if (index && index <= t->last_index) {
 		cJSON_Delete(msg); /* replayed after a reconnect */
 		return 0;
@@ -1234,6 +1274,7 @@ static int on_stream(void *ctx, const char *data, size_t len)
 	struct tracker *t = ctx;
 	size_t i, start = 0;
 
+	t->stream_data = 1;
 	for (i = 0; i < len; i++) {
 		if (data[i] != '\n')
 			continue;
@@ -1269,9 +1310,12 @@ static int run_stream(struct tracker *t, struct aedb_err *err)
 		 (unsigned long long)(t->last_index + 1));
 	buf_reset(&t->line);
 	t->failed = 0;
-	/* no overall timeout: the server sends a heartbeat every 30 s; a
-	 * stalled stream is ended by curl's low-speed check below */
-	rc = nomad_stream(t->stream, path, on_stream, t, 0, err);
+	t->first_batch = 1;
+	t->stream_data = 0;
+	/* Nomad sends a heartbeat only every 30 s: end each connection after
+	 * STREAM_SPAN_MS and reconnect from the stored index, so the end of a
+	 * batch is noticed within seconds and a stalled connection is dropped */
+	rc = nomad_stream(t->stream, path, on_stream, t, STREAM_SPAN_MS, err);
 	if (t->failed) {
 		*err = t->sink_err;
 		return -1;
@@ -1360,7 +1404,7 @@ static void teardown(struct tracker *t)
 int tracker_run(const struct tracker_config *cfg, struct aedb_err *err)
 {
 	struct tracker t;
-	int ret = -1, reconnects = 0;
+	int ret = -1, reconnects = 0, need_scan = 1;
 	int polling = cfg->mode == TRACKER_POLL;
 
 	memset(&t, 0, sizeof(t));
@@ -1369,24 +1413,38 @@ int tracker_run(const struct tracker_config *cfg, struct aedb_err *err)
 	journal_add(t.db, t.batch_id, "info", "track_start", NULL, NULL,
 		    "tracker started (%s, from index %llu)", polling ? "polling" : "event stream",
 		    (unsigned long long)t.last_index);
-	while (!stopping(&t) && !t.done) {
+	while (!stopping(&t)) {
 		int rc;
 
+		if (t.done) {
+			/* one last full scan: nothing may have slipped between polls
+			 * or past a lost event */
+			t.done = 0;
+			if (full_scan(&t, 0, err) < 0)
+				goto out;
+			t.last_check = 0;
+			if (periodic(&t, err) < 0)
+				goto out;
+			if (t.done)
+				break;
+			continue;
+		}
 		if (polling) {
 			t.st.polling = 1;
 			if (run_poll(&t, 0, err) < 0)
 				goto out;
 			continue;
 		}
-		/* catch up on what happened while nobody listened, then follow */
-		rc = full_scan(&t, 0, err);
-		if (rc < 0)
-			goto out;
-		t.last_check = 0;
-		if (periodic(&t, err) < 0)
-			goto out;
-		if (t.done)
-			break;
+		if (need_scan) {
+			/* catch up on what happened while nobody listened */
+			if (full_scan(&t, 0, err) < 0)
+				goto out;
+			t.last_check = 0;
+			if (periodic(&t, err) < 0)
+				goto out;
+			if (t.done)
+				continue;
+		}
 		rc = run_stream(&t, err);
 		if (rc < 0)
 			goto out;
@@ -1401,11 +1459,18 @@ int tracker_run(const struct tracker_config *cfg, struct aedb_err *err)
 			polling = 1;
 			continue;
 		}
-		if (!t.done && !stopping(&t)) {
-			/* the stream ended: reconnect after a pause that grows */
+		/* a connection that delivered data ended by our own time limit:
+		 * reconnect from the index; one that failed: back off, catch up */
+		need_scan = !t.stream_data;
+		if (need_scan && !t.done && !stopping(&t)) {
 			nap(&t, 500000000LL << (reconnects < 5 ? reconnects : 5));
 			reconnects++;
+		} else {
+			reconnects = 0;
 		}
+		t.last_check = 0;
+		if (periodic(&t, err) < 0)
+			goto out;
 	}
 	ret = stopping(&t) && !t.done ? 1 : 0;
 	if (ret == 0) {
