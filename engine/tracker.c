@@ -35,6 +35,7 @@
 
 #include "batch.h"
 #include "buf.h"
+#include "classify.h"
 #include "tracker.h"
 #include "util.h"
 
@@ -53,6 +54,7 @@ struct tracker {
 	struct aedb_db *db;
 	struct nomad *stream;   /* the event stream's connection */
 	struct nomad *api;      /* everything else */
+	struct classifier *classifier; /* captured logs become findings */
 	int64_t batch_id;
 	char *lock_token;
 	const char *const *parents;
@@ -651,6 +653,27 @@ static int log_row(struct tracker *t, int64_t alloc_ref, int64_t job_ref, const 
 	return ret;
 }
 
+/* Turn a captured log's lines into findings with the rule table. */
+static int classify_captured(struct tracker *t, int64_t alloc_ref, const char *task,
+			     const char *stream, const char *path, struct aedb_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t log_id = 0;
+
+	if (db_prepare(t->db, "SELECT id FROM log WHERE alloc_ref = ?1 AND task = ?2 AND stream = ?3",
+		       &st, err) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, alloc_ref);
+	sqlite3_bind_text(st, 2, task, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, stream, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		log_id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (!log_id)
+		return 0;
+	return classify_file(t->classifier, log_id, path, err);
+}
+
 static int capture_one(struct tracker *t, int64_t alloc_ref, int64_t job_ref, const char *job_id,
 		       const char *alloc_id, const char *task, const char *stream,
 		       struct aedb_err *err)
@@ -702,6 +725,8 @@ static int capture_one(struct tracker *t, int64_t alloc_ref, int64_t job_ref, co
 	t->st.logs++;
 	ret = log_row(t, alloc_ref, job_ref, task, stream, "captured", "captured", rel,
 		      (int64_t)sink.written, sink.truncated, NULL, err);
+	if (ret == 0)
+		ret = classify_captured(t, alloc_ref, task, stream, full, err);
 out:
 	free(rel);
 	free(full);
@@ -1373,7 +1398,8 @@ static int setup(struct tracker *t, const struct tracker_config *cfg, struct aed
 		return -1;
 	if (cfg->hold_lock && batch_lock_acquire(t->db, t->batch_id, "track", &t->lock_token, err) < 0)
 		return -1;
-	if (nomad_open(cfg->nomad, &t->stream, err) < 0 || nomad_open(cfg->nomad, &t->api, err) < 0)
+	if (nomad_open(cfg->nomad, &t->stream, err) < 0 || nomad_open(cfg->nomad, &t->api, err) < 0 ||
+	    classify_open(t->db, &t->classifier, err) < 0)
 		return -1;
 	if (db_prepare(t->db, "SELECT last_index FROM tracker_cursor WHERE batch_id = ?", &st, err) < 0)
 		return -1;
@@ -1396,6 +1422,7 @@ static void teardown(struct tracker *t)
 		free(t->prefixes[i]);
 	free(t->prefixes);
 	buf_release(&t->line);
+	classify_free(t->classifier);
 	nomad_close(t->stream);
 	nomad_close(t->api);
 	db_close(t->db);
