@@ -253,6 +253,10 @@ int sim_gc(struct sim *s, int force);           /* returns jobs collected */
 const char *sim_job_status_name(int st);
 const char *sim_client_status_name(int cs);
 
+/* Add streamed response bytes to an endpoint's counter (streams are sent
+ * after the handler returns, so the router cannot count them). */
+void sim_stats_bytes(struct sim *s, const char *name, size_t bytes);
+
 /* events (sim_events.c) */
 void sim_event_job(struct sim *s, struct sim_job *j, const char *type, int deleted);
 void sim_event_alloc(struct sim *s, struct sim_alloc *a, const char *type);

@@ -1168,6 +1168,24 @@ static void h_scenario(struct sim *s, struct httpd_req *r)
 
 /* ---------- routing ---------- */
 
+void sim_stats_bytes(struct sim *s, const char *name, size_t bytes)
+{
+	size_t i;
+
+	pthread_mutex_lock(&s->stats_lock);
+	for (i = 0; i < s->nstats; i++)
+		if (strcmp(s->stats[i].name, name) == 0)
+			break;
+	if (i == s->nstats && s->nstats < SIM_ENDPOINTS) {
+		s->stats[s->nstats].name = name;
+		s->stats[s->nstats].count = 0;
+		s->stats[s->nstats++].bytes = 0;
+	}
+	if (i < s->nstats)
+		s->stats[i].bytes += bytes;
+	pthread_mutex_unlock(&s->stats_lock);
+}
+
 static void count(struct sim *s, const char *name, size_t bytes)
 {
 	size_t i;

@@ -260,6 +260,7 @@ static ssize_t sub_read(void *cls, uint64_t pos, char *dst, size_t max)
 		n = max;
 	memcpy(dst, sub->out + sub->out_pos, n);
 	sub->out_pos += n;
+	sim_stats_bytes(s, "GET /v1/event/stream", n);
 	if (sub->out_pos == sub->out_len) {
 		free(sub->out);
 		sub->out = NULL;
