@@ -9,10 +9,14 @@
 #include "engine/db.h"
 #include "engine/http.h"
 
-extern const struct aedb_cmd cmd_help, cmd_init;
+extern const struct aedb_cmd cmd_help, cmd_init, cmd_submit, cmd_resume, cmd_track, cmd_retry;
 
 const struct aedb_cmd *const aedb_commands[] = {
 	&cmd_init,
+	&cmd_submit,
+	&cmd_resume,
+	&cmd_track,
+	&cmd_retry,
 	&cmd_help,
 	NULL,
 };
