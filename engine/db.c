@@ -205,13 +205,13 @@ static int set_pragmas(struct aedb_db *db, struct aedb_err *err)
 /* Called only once the version check passed, so a database we refuse is
  * never changed. WAL: readers never block the writer. synchronous=FULL: a
  * commit survives power loss, which exactly-once dispatch relies on. */
-static int set_write_pragmas(struct aedb_db *db, struct aedb_err *err)
+static int set_write_pragmas(struct aedb_db *db, int relaxed, struct aedb_err *err)
 {
 	if (db->readonly)
 		return 0;
 	if (db_exec(db, "PRAGMA journal_mode=WAL", err) < 0)
 		return -1;
-	return db_exec(db, "PRAGMA synchronous=FULL", err);
+	return db_exec(db, relaxed ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", err);
 }
 
 int db_open(const char *path, unsigned flags, struct aedb_db **out, struct aedb_err *err)
@@ -268,7 +268,7 @@ int db_open(const char *path, unsigned flags, struct aedb_db **out, struct aedb_
 			     path, version, AEDB_VERSION, db_binary_version());
 		goto fail;
 	}
-	if (set_write_pragmas(db, err) < 0)
+	if (set_write_pragmas(db, !!(flags & DB_OPEN_RELAXED), err) < 0)
 		goto fail;
 	if (!(flags & DB_OPEN_NO_MIGRATE) && version < db_binary_version()) {
 		if (db->readonly) {

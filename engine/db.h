@@ -19,6 +19,9 @@ enum db_open_flags {
 	DB_OPEN_CREATE = 1 << 0,     /* create the file (mode 0600) if missing */
 	DB_OPEN_READONLY = 1 << 1,   /* SQLITE_OPEN_READONLY; never migrates */
 	DB_OPEN_NO_MIGRATE = 1 << 2, /* open as is (tests of the migration runner) */
+	DB_OPEN_RELAXED = 1 << 3,    /* synchronous=NORMAL: a commit may be lost to a power
+				      * failure (never half-applied); for writers whose
+				      * state can be rebuilt, like the tracker */
 };
 
 /* The database path to use: the flag's value, else $AEDB_DB, else ./aedb.db. */

@@ -1393,7 +1393,9 @@ static int setup(struct tracker *t, const struct tracker_config *cfg, struct aed
 	for (i = 0; t->parents[i]; i++)
 		t->prefixes[i] = xasprintf("%s/dispatch-[batch_name=%s,", t->parents[i], cfg->batch_name);
 	t->nprefixes = i;
-	if (db_open(cfg->db_path, 0, &t->db, err) < 0 ||
+	/* relaxed durability: what a power loss could take back is recorded
+	 * again from Nomad on the next start (the cursor commits with it) */
+	if (db_open(cfg->db_path, DB_OPEN_RELAXED, &t->db, err) < 0 ||
 	    batch_load(t->db, cfg->batch_name, &t->batch_id, NULL, err) < 0)
 		return -1;
 	if (cfg->hold_lock && batch_lock_acquire(t->db, t->batch_id, "track", &t->lock_token, err) < 0)
