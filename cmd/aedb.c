@@ -9,7 +9,7 @@
 #include "engine/db.h"
 #include "engine/http.h"
 
-extern const struct aedb_cmd cmd_help, cmd_init, cmd_submit, cmd_resume, cmd_track, cmd_retry;
+extern const struct aedb_cmd cmd_help, cmd_init, cmd_submit, cmd_resume, cmd_track, cmd_retry, cmd_aoi;
 
 const struct aedb_cmd *const aedb_commands[] = {
 	&cmd_init,
@@ -17,6 +17,7 @@ const struct aedb_cmd *const aedb_commands[] = {
 	&cmd_resume,
 	&cmd_track,
 	&cmd_retry,
+	&cmd_aoi,
 	&cmd_help,
 	NULL,
 };

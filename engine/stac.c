@@ -311,9 +311,11 @@ int stac_get_item(struct stac_client *s, const char *item_id, const char *collec
 		}
 		if (resp.status >= 200 && resp.status <= 299) {
 			ret = stac_parse_item(buf_str(&resp.body), item_id, out, err);
-			if (ret < 0 && collection && strstr(err->msg, "no STAC item found"))
-				aedb_err_set(err, "no STAC item found with this id in collection '%s'",
-					     collection);
+			if (ret < 0 && strstr(err->msg, "no STAC item found"))
+				aedb_err_set(err, "no STAC item found with this id%s%s%s at %s",
+					     collection ? " in collection '" : "",
+					     collection ? collection : "", collection ? "'" : "",
+					     s->api_url);
 			goto out;
 		}
 		if (route_refused(resp.status, buf_str(&resp.body)) && m != STAC_ITEMS_PATH) {
