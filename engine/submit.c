@@ -837,6 +837,18 @@ int submit_run(struct aedb_db *db, struct nomad *nomad, const struct submit_conf
 	if (join_tracker(&r, &tt, err) < 0)
 		goto out;
 	ret = r.st.failed ? SUBMIT_ITEMS_FAILED : SUBMIT_DONE;
+	if (cfg->track && ret == SUBMIT_DONE) {
+		int64_t bad = 0;
+
+		/* tracked to the end: items whose pipeline failed count too */
+		if (count_query(&r,
+				"SELECT count(*) FROM item_outcome WHERE batch_id = ? AND outcome IN "
+				"('failed', 'silent', 'log_missing')",
+				&bad, err) < 0)
+			goto out;
+		if (bad)
+			ret = SUBMIT_ITEMS_FAILED;
+	}
 out:
 	if (ret < 0 && err->kind == AEDB_E_INTERRUPTED) {
 		journal_add(db, r.batch_id, "info", "interrupted", NULL, NULL,

@@ -653,6 +653,23 @@ static int log_row(struct tracker *t, int64_t alloc_ref, int64_t job_ref, const 
 	return ret;
 }
 
+/* Does another allocation's log already live at rel? */
+static int path_taken(struct tracker *t, const char *rel, int64_t alloc_ref)
+{
+	sqlite3_stmt *st = NULL;
+	int taken = 0;
+
+	if (db_prepare(t->db, "SELECT 1 FROM log WHERE batch_id = ?1 AND path = ?2 AND alloc_ref IS NOT ?3",
+		       &st, NULL) < 0)
+		return 0;
+	sqlite3_bind_int64(st, 1, t->batch_id);
+	sqlite3_bind_text(st, 2, rel, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, alloc_ref);
+	taken = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return taken;
+}
+
 /* Turn a captured log's lines into findings with the rule table. */
 static int classify_captured(struct tracker *t, int64_t alloc_ref, const char *task,
 			     const char *stream, const char *path, struct aedb_err *err)
@@ -685,6 +702,12 @@ static int capture_one(struct tracker *t, int64_t alloc_ref, int64_t job_ref, co
 	int ret = -1, tries;
 
 	rel = xasprintf("%s/%s/%s.%s.0", t->cfg->batch_name, job_id, task, stream);
+	if (path_taken(t, rel, alloc_ref)) {
+		/* a rescheduled job's second allocation: the operators' layout has
+		 * one folder per job, so later allocations get a folder of their own */
+		free(rel);
+		rel = xasprintf("%s/%s/%s/%s.%s.0", t->cfg->batch_name, job_id, alloc_id, task, stream);
+	}
 	full = xasprintf("%s/%s", t->cfg->log_dir, rel);
 	tmp = xasprintf("%s.tmp", full);
 	dir = xstrdup(full);
