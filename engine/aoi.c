@@ -274,6 +274,7 @@ struct aoi_pool {
 	struct done *dhead, *dtail;
 	unsigned long pending;
 	int stopping;
+	char *refused;           /* S3 refused the credentials: this message, for every later item */
 
 	struct worker *workers;
 	int nworkers;
@@ -336,6 +337,30 @@ out:
 	return ret;
 }
 
+/* Once S3 has refused the credentials, every item would fail the same
+ * way after a STAC fetch and a build: fail them at once instead. */
+static void note_refusal(struct aoi_pool *p, const char *msg)
+{
+	pthread_mutex_lock(&p->mu);
+	if (!p->refused)
+		p->refused = xstrdup(msg);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static int refused_message(struct aoi_pool *p, struct aedb_err *err)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&p->mu);
+	if (p->refused) {
+		aedb_err_set(err, "not prepared, S3 refused the credentials earlier in this run (%s)",
+			     p->refused);
+		ret = 1;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return ret;
+}
+
 static void prepare(struct worker *w, const char *id, struct aoi_result *res)
 {
 	const struct aoi_config *cfg = &w->pool->cfg;
@@ -350,6 +375,8 @@ static void prepare(struct worker *w, const char *id, struct aoi_result *res)
 	memset(&hull, 0, sizeof(hull));
 	res->item_id = xstrdup(id);
 	if (aoi_target(cfg, id, &store, &task, &err) < 0)
+		goto fail;
+	if (refused_message(w->pool, &err))
 		goto fail;
 	if (stac_get_item(&w->stac, id, cfg->collection, &item, &err) < 0)
 		goto fail;
@@ -383,8 +410,11 @@ static void prepare(struct worker *w, const char *id, struct aoi_result *res)
 			goto fail;
 		rc = upload(w, w->scratch, store, &err);
 		unlink(w->scratch);
-		if (rc < 0)
+		if (rc < 0) {
+			if (w->s3.credentials_refused)
+				note_refusal(w->pool, err.msg);
 			goto fail;
+		}
 	}
 	res->collection = item.collection;
 	item.collection = NULL;
@@ -692,6 +722,7 @@ void aoi_pool_free(struct aoi_pool *p)
 	if (p->have_s3)
 		s3_config_release(&p->s3);
 	free(p->tmpdir);
+	free(p->refused);
 	free(p->s_url);
 	free(p->s_coll);
 	free(p->s_root);

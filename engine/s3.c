@@ -295,7 +295,7 @@ static int retry_status(long st)
 }
 
 /* Make the message for a final error response. */
-static void describe(const struct s3_client *s, const struct s3_call *c,
+static void describe(struct s3_client *s, const struct s3_call *c,
 		     const struct http_response *resp, struct aedb_err *err)
 {
 	const char *body = buf_str(&resp->body);
@@ -307,6 +307,11 @@ static void describe(const struct s3_client *s, const struct s3_call *c,
 	snprintf(where, sizeof(where), "%s s3://%s/%s", c->op, c->bucket, c->key ? c->key : "");
 	if (!region && hregion)
 		region = xstrdup(hregion);
+	if (code && (strcmp(code, "ExpiredToken") == 0 || strcmp(code, "InvalidToken") == 0 ||
+		     strcmp(code, "TokenRefreshRequired") == 0 ||
+		     strcmp(code, "InvalidAccessKeyId") == 0 ||
+		     strcmp(code, "SignatureDoesNotMatch") == 0))
+		s->credentials_refused = 1;
 	if (!code && resp->status == 403)
 		aedb_err_set(err, "%s: S3 refused the request (403 without details): the credentials were refused "
 			     "or may not access this bucket; check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN",

@@ -61,6 +61,10 @@ struct s3_client {
 	const struct s3_config *cfg;  /* borrowed */
 	int max_attempts;             /* 0: S3_MAX_ATTEMPTS */
 	long backoff_ms;              /* first retry delay, doubled; 0: 200 */
+	/* Set by a call that failed because S3 refused the credentials
+	 * themselves (SignatureDoesNotMatch, InvalidAccessKeyId, ExpiredToken,
+	 * InvalidToken): every later request would fail the same way. */
+	int credentials_refused;
 };
 
 /* PutObject from memory. Returns 0, or -1 with err. */
