@@ -10,6 +10,7 @@
 #include "engine/http.h"
 
 extern const struct aedb_cmd cmd_help, cmd_init, cmd_submit, cmd_resume, cmd_track, cmd_retry, cmd_aoi;
+extern const struct aedb_cmd cmd_status, cmd_report, cmd_sql, cmd_import_logs, cmd_reclassify;
 
 const struct aedb_cmd *const aedb_commands[] = {
 	&cmd_init,
@@ -18,6 +19,11 @@ const struct aedb_cmd *const aedb_commands[] = {
 	&cmd_track,
 	&cmd_retry,
 	&cmd_aoi,
+	&cmd_status,
+	&cmd_report,
+	&cmd_sql,
+	&cmd_import_logs,
+	&cmd_reclassify,
 	&cmd_help,
 	NULL,
 };
