@@ -93,7 +93,6 @@ CREATE TABLE job (
 );
 CREATE INDEX job_batch_parent ON job (batch_id, parent, status);
 CREATE INDEX job_item ON job (item_id, parent);
-CREATE INDEX job_attempt ON job (attempt_id);
 CREATE TABLE tracker_cursor (
   batch_id      INTEGER PRIMARY KEY REFERENCES batch(id) ON DELETE CASCADE,
   mode          TEXT    NOT NULL CHECK (mode IN ('events', 'poll')),
@@ -211,13 +210,13 @@ CREATE TABLE journal (
 );
 CREATE INDEX journal_batch ON journal (batch_id, at);
 CREATE INDEX finding_batch_item ON finding (batch_id, category, item_id);
-CREATE INDEX task_event_bad ON task_event (alloc_ref)
-  WHERE type = 'Terminated' AND (exit_code <> 0 OR oom_killed = 1);
-CREATE INDEX alloc_bad ON alloc (job_ref) WHERE client_status IN ('failed', 'lost');
+CREATE INDEX task_event_bad ON task_event (type, alloc_ref)
+  WHERE exit_code <> 0 OR oom_killed = 1;
 CREATE INDEX job_vanished ON job (item_id) WHERE gone_reason = 'vanished';
 CREATE INDEX job_stuck ON job (item_id) WHERE stuck_at IS NOT NULL;
 CREATE INDEX alloc_job_times ON alloc (job_ref, started_at, finished_at);
 CREATE INDEX log_job_stream ON log (job_ref, stream, state);
+CREATE INDEX job_attempt_parent ON job (attempt_id, parent);
 CREATE VIEW latest_attempt AS
 SELECT a.*
 FROM attempt a
@@ -226,10 +225,7 @@ WHERE NOT EXISTS (SELECT 1 FROM attempt b WHERE b.item_id = a.item_id AND b.numb
 CREATE VIEW nomad_failure AS
 SELECT j.batch_id, j.item_id, j.attempt_id, j.id AS job_ref, j.job_id, j.parent,
        CASE WHEN te.oom_killed = 1 THEN 'oom_killed' ELSE 'exit_code' END AS cause,
-       CASE WHEN te.oom_killed = 1 THEN 'task ' || te.task || ' was killed for using too much memory (OOM)'
-            ELSE 'task ' || te.task || ' exited with code ' || te.exit_code END
-         || coalesce(': ' || nullif(te.display_message, ''), '') AS detail,
-       te.time AS at, 1 AS rank
+       te.time AS at, 1 AS rank, te.id AS source_ref
 FROM task_event te
 JOIN alloc a ON a.id = te.alloc_ref
 JOIN job j ON j.id = a.job_ref
@@ -238,23 +234,37 @@ WHERE te.type = 'Terminated' AND (te.exit_code <> 0 OR te.oom_killed = 1)
 UNION ALL
 SELECT j.batch_id, j.item_id, j.attempt_id, j.id, j.job_id, j.parent,
        CASE a.client_status WHEN 'lost' THEN 'alloc_lost' ELSE 'alloc_failed' END,
-       'allocation ' || substr(a.alloc_id, 1, 8) || ' ' || a.client_status
-         || coalesce(' on ' || a.node_name, '')
-         || coalesce(': ' || nullif(a.client_description, ''), ''),
-       coalesce(a.finished_at, a.modify_time, a.last_seen_at), 2
+       coalesce(a.finished_at, a.modify_time, a.last_seen_at), 2, a.id
 FROM alloc a
 JOIN job j ON j.id = a.job_ref
 WHERE a.client_status IN ('failed', 'lost') AND a.next_alloc IS NULL
 UNION ALL
-SELECT j.batch_id, j.item_id, j.attempt_id, j.id, j.job_id, j.parent, 'vanished',
-       'job vanished from Nomad while live', j.gone_at, 3
+SELECT j.batch_id, j.item_id, j.attempt_id, j.id, j.job_id, j.parent, 'vanished', j.gone_at, 3, j.id
 FROM job j
 WHERE j.gone_reason = 'vanished'
 UNION ALL
-SELECT j.batch_id, j.item_id, j.attempt_id, j.id, j.job_id, j.parent, 'stuck',
-       'job never placed within the placement timeout', j.stuck_at, 4
+SELECT j.batch_id, j.item_id, j.attempt_id, j.id, j.job_id, j.parent, 'stuck', j.stuck_at, 4, j.id
 FROM job j
 WHERE j.stuck_at IS NOT NULL
+;
+CREATE VIEW nomad_failure_detail AS
+SELECT nf.*,
+       CASE
+         WHEN nf.cause IN ('oom_killed', 'exit_code') THEN
+           (SELECT CASE WHEN te.oom_killed = 1
+                        THEN 'task ' || te.task || ' was killed for using too much memory (OOM)'
+                        ELSE 'task ' || te.task || ' exited with code ' || te.exit_code END
+                   || coalesce(': ' || nullif(te.display_message, ''), '')
+            FROM task_event te WHERE te.id = nf.source_ref)
+         WHEN nf.cause IN ('alloc_lost', 'alloc_failed') THEN
+           (SELECT 'allocation ' || substr(a.alloc_id, 1, 8) || ' ' || a.client_status
+                   || coalesce(' on ' || a.node_name, '')
+                   || coalesce(': ' || nullif(a.client_description, ''), '')
+            FROM alloc a WHERE a.id = nf.source_ref)
+         WHEN nf.cause = 'vanished' THEN 'job vanished from Nomad while live'
+         ELSE 'job never placed within the placement timeout'
+       END AS detail
+FROM nomad_failure nf
 ;
 CREATE VIEW alloc_runtime AS
 SELECT j.batch_id, j.item_id, j.id AS job_ref, j.job_id, j.parent, j.scenario, j.catchment,
@@ -278,14 +288,15 @@ WHERE f.item_id IS NULL AND j.aoi_name IS NOT NULL
 CREATE VIEW item_outcome AS
 WITH
 verdict AS MATERIALIZED (
-  SELECT i.id AS item_id, nf.parent, nf.job_id, nf.job_ref, nf.cause, nf.detail,
-         row_number() OVER (PARTITION BY i.id
-                            ORDER BY nf.parent = b.parent_job, nf.rank, nf.at, nf.job_ref) AS rn
+  -- per item, the first failure of its newest attempt that has any; a
+  -- stage job's failure before the pipeline's (it is the cause)
+  SELECT nf.item_id, nf.attempt_id, nf.parent, nf.job_id, nf.job_ref, nf.cause, nf.source_ref,
+         row_number() OVER (PARTITION BY nf.item_id
+                            ORDER BY nf.attempt_id DESC,
+                                     nf.parent = (SELECT parent_job FROM batch WHERE id = nf.batch_id),
+                                     nf.rank, nf.at, nf.job_ref) AS rn
   FROM nomad_failure nf
-  JOIN item i ON i.id = nf.item_id
-  JOIN batch b ON b.id = i.batch_id
-  LEFT JOIN latest_attempt la ON la.item_id = i.id
-  WHERE nf.attempt_id IS NULL OR nf.attempt_id = la.id
+  WHERE nf.item_id IS NOT NULL
 ),
 base AS (
   SELECT i.id AS item_id, i.batch_id, b.name AS batch, i.name AS item, i.line, i.state AS item_state,
@@ -293,26 +304,40 @@ base AS (
          la.id AS attempt_ref, la.state AS attempt_state, la.error AS attempt_error,
          coalesce(pj.job_id, la.job_id) AS job_id, pj.id AS pjob_ref, pj.status AS pjob_status,
          pj.gone_at AS pjob_gone_at, b.parent_job,
-         (SELECT l.id FROM log l WHERE l.job_ref = pj.id AND l.stream = 'stderr'
-          ORDER BY l.state = 'captured' DESC, l.id LIMIT 1) AS plog_ref,
-         (SELECT f.id FROM finding f JOIN log l ON l.id = f.log_ref JOIN job j ON j.id = l.job_ref
-          WHERE f.item_id = i.id AND f.category = 'failed' AND (j.attempt_id IS la.id OR j.attempt_id IS NULL)
+         coalesce((SELECT l.id FROM log l WHERE l.job_ref = pj.id AND l.stream = 'stderr'
+                   AND l.state = 'captured' ORDER BY l.id LIMIT 1),
+                  (SELECT l.id FROM log l WHERE l.job_ref = pj.id AND l.stream = 'stderr'
+                   ORDER BY l.id LIMIT 1)) AS plog_ref,
+         (SELECT f.id FROM finding f
+          WHERE f.item_id = i.id AND f.category = 'failed' AND (la.number IS NULL OR la.number = 1
+                OR coalesce((SELECT j.attempt_id FROM log l JOIN job j ON j.id = l.job_ref
+                             WHERE l.id = f.log_ref), la.id) = la.id)
           ORDER BY f.id LIMIT 1) AS failed_ref,
-         (SELECT f.id FROM finding f JOIN log l ON l.id = f.log_ref JOIN job j ON j.id = l.job_ref
-          WHERE f.item_id = i.id AND f.category = 'job_error' AND (j.attempt_id IS la.id OR j.attempt_id IS NULL)
+         (SELECT f.id FROM finding f
+          WHERE f.item_id = i.id AND f.category = 'job_error' AND (la.number IS NULL OR la.number = 1
+                OR coalesce((SELECT j.attempt_id FROM log l JOIN job j ON j.id = l.job_ref
+                             WHERE l.id = f.log_ref), la.id) = la.id)
           ORDER BY f.id LIMIT 1) AS job_error_ref,
-         (SELECT f.id FROM finding f JOIN log l ON l.id = f.log_ref JOIN job j ON j.id = l.job_ref
+         (SELECT f.id FROM finding f
           WHERE f.item_id = i.id AND f.category IN ('agr_mos_error', 'inundate_error')
-            AND (j.attempt_id IS la.id OR j.attempt_id IS NULL)
+            AND (la.number IS NULL OR la.number = 1
+                 OR coalesce((SELECT j.attempt_id FROM log l JOIN job j ON j.id = l.job_ref
+                              WHERE l.id = f.log_ref), la.id) = la.id)
           ORDER BY f.id LIMIT 1) AS stage_error_ref,
-         (SELECT f.id FROM finding f JOIN log l ON l.id = f.log_ref JOIN job j ON j.id = l.job_ref
-          WHERE f.item_id = i.id AND f.category = 'success' AND (j.attempt_id IS la.id OR j.attempt_id IS NULL)
+         (SELECT f.id FROM finding f
+          WHERE f.item_id = i.id AND f.category = 'success' AND (la.number IS NULL OR la.number = 1
+                OR coalesce((SELECT j.attempt_id FROM log l JOIN job j ON j.id = l.job_ref
+                             WHERE l.id = f.log_ref), la.id) = la.id)
           ORDER BY f.id LIMIT 1) AS success_ref,
-         (SELECT f.id FROM finding f JOIN log l ON l.id = f.log_ref JOIN job j ON j.id = l.job_ref
-          WHERE f.item_id = i.id AND f.category = 'early_exit' AND (j.attempt_id IS la.id OR j.attempt_id IS NULL)
+         (SELECT f.id FROM finding f
+          WHERE f.item_id = i.id AND f.category = 'early_exit' AND (la.number IS NULL OR la.number = 1
+                OR coalesce((SELECT j.attempt_id FROM log l JOIN job j ON j.id = l.job_ref
+                             WHERE l.id = f.log_ref), la.id) = la.id)
           ORDER BY f.id LIMIT 1) AS early_ref,
-         (SELECT f.id FROM finding f JOIN log l ON l.id = f.log_ref JOIN job j ON j.id = l.job_ref
-          WHERE f.item_id = i.id AND f.category = 'ignorable' AND (j.attempt_id IS la.id OR j.attempt_id IS NULL)
+         (SELECT f.id FROM finding f
+          WHERE f.item_id = i.id AND f.category = 'ignorable' AND (la.number IS NULL OR la.number = 1
+                OR coalesce((SELECT j.attempt_id FROM log l JOIN job j ON j.id = l.job_ref
+                             WHERE l.id = f.log_ref), la.id) = la.id)
           ORDER BY f.id LIMIT 1) AS ignorable_ref
   FROM item i
   JOIN batch b ON b.id = i.batch_id
@@ -321,7 +346,7 @@ base AS (
 ),
 judged AS (
   SELECT base.*, v.parent AS v_parent, v.job_id AS v_job_id, v.job_ref AS v_job_ref,
-         v.cause AS v_cause, v.detail AS v_detail,
+         v.cause AS v_cause, v.source_ref AS v_source_ref,
          pl.state AS plog_state, pl.reason AS plog_reason,
          CASE
            WHEN item_state = 'cancelled' THEN 'cancelled'
@@ -341,6 +366,7 @@ judged AS (
          END AS outcome
   FROM base
   LEFT JOIN verdict v ON v.item_id = base.item_id AND v.rn = 1
+                      AND (v.attempt_id IS NULL OR v.attempt_id = base.attempt_ref)
   LEFT JOIN log pl ON pl.id = base.plog_ref
 )
 SELECT judged.batch_id, judged.batch, judged.item_id, judged.item, judged.line, judged.outcome,
@@ -358,7 +384,19 @@ SELECT judged.batch_id, judged.batch, judged.item_id, judged.item, judged.line, 
          WHEN outcome = 'success' THEN fsu.message
          WHEN outcome = 'early_exit' THEN fee.message
          WHEN outcome IN ('running', 'pending', 'cancelled') THEN NULL
-         WHEN v_cause IS NOT NULL THEN v_detail
+         WHEN v_cause IN ('oom_killed', 'exit_code') THEN
+           (SELECT CASE WHEN te.oom_killed = 1
+                        THEN 'task ' || te.task || ' was killed for using too much memory (OOM)'
+                        ELSE 'task ' || te.task || ' exited with code ' || te.exit_code END
+                   || coalesce(': ' || nullif(te.display_message, ''), '')
+            FROM task_event te WHERE te.id = v_source_ref)
+         WHEN v_cause IN ('alloc_lost', 'alloc_failed') THEN
+           (SELECT 'allocation ' || substr(a.alloc_id, 1, 8) || ' ' || a.client_status
+                   || coalesce(' on ' || a.node_name, '')
+                   || coalesce(': ' || nullif(a.client_description, ''), '')
+            FROM alloc a WHERE a.id = v_source_ref)
+         WHEN v_cause = 'vanished' THEN 'job vanished from Nomad while live'
+         WHEN v_cause = 'stuck' THEN 'job never placed within the placement timeout'
          WHEN outcome = 'failed' AND pjob_ref IS NULL
            THEN coalesce(attempt_error, aoi_error, last_error, 'failed before dispatch')
          WHEN failed_ref IS NOT NULL THEN ff.message
