@@ -406,10 +406,18 @@ int check_nomad(const struct nomad_config *ncfg, const char *parent, struct noma
 {
 	struct nomad *n = NULL;
 	enum nomad_rc rc;
+	int tries;
 
 	if (nomad_open(ncfg, &n, err) < 0)
 		return -1;
-	rc = nomad_check_parent(n, parent, err);
+	/* a leader election or a 429 is not a reason to refuse: retry for a
+	 * few seconds before reporting that Nomad does not answer */
+	for (tries = 0;; tries++) {
+		rc = nomad_check_parent(n, parent, err);
+		if (rc != NOMAD_TRANSIENT || tries >= 5 || stop_flag)
+			break;
+		aedb_sleep_ns(250000000LL << tries);
+	}
 	if (rc != NOMAD_OK) {
 		if (rc == NOMAD_TRANSIENT || rc == NOMAD_BAD_REPLY)
 			err->kind = AEDB_E_USAGE;
