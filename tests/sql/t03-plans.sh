@@ -1,0 +1,32 @@
+#!/bin/sh
+# The key report queries use indexes: EXPLAIN QUERY PLAN on a generated
+# batch shows no full scan of task_event, finding or job where an index
+# serves; status and report run on it.
+. "$AEDB_SOURCE_ROOT/tests/cli/lib.sh"
+GEN="$AEDB_BUILD_ROOT/tools/gen-synthdb/gen-synthdb"
+
+expect_exit 0 "generate a 200-item batch" "$GEN" --db "$T/db" --items 200 --batch s
+plan() { # NAME QUERY
+	"$AEDB" --db "$T/db" sql --csv "EXPLAIN QUERY PLAN $2" >"$T/plan" 2>&1
+	if grep -Eq 'SCAN (task_event|finding|job|te|f|j|pj|sj|a|alloc)(,|"|$)' "$T/plan" ||
+		grep -q "Error\|aedb sql:" "$T/plan"; then
+		not_ok "$1 uses indexes"
+		sed 's/^/# /' "$T/plan"
+	else
+		ok "$1 uses indexes"
+	fi
+}
+plan "item_outcome of a batch" "SELECT * FROM item_outcome WHERE batch_id = 1"
+plan "outcome counts (status)" "SELECT outcome, count(*) FROM item_outcome WHERE batch_id = 1 GROUP BY outcome"
+plan "Nomad verdicts" "SELECT * FROM nomad_failure"
+plan "aoi sets" "SELECT i.name, c.category FROM (SELECT DISTINCT category, item_id FROM finding WHERE batch_id = 1 AND item_id IS NOT NULL) c JOIN item i ON i.id = c.item_id"
+plan "runtimes" "SELECT parent, count(*) FROM alloc_runtime WHERE batch_id = 1 GROUP BY parent"
+plan "top errors" "SELECT category, message, count(*) FROM finding WHERE batch_id = 1 AND category IN ('failed', 'job_error') GROUP BY 1, 2"
+expect_exit 0 "status" "$AEDB" --db "$T/db" status s
+grep_file "status shows outcomes" "outcomes:.*success" "$T/out"
+expect_exit 0 "status --json" "$AEDB" --db "$T/db" status --json
+grep_file "json status" '"active_pipelines"' "$T/out"
+expect_exit 0 "report" "$AEDB" --db "$T/db" report s --out "$T/r"
+check "every named report written" test -s "$T/r/item_outcomes.csv" -a -s "$T/r/stage_runtimes.csv" \
+	-a -s "$T/r/timeline.csv" -a -s "$T/r/top_errors.csv" -a -s "$T/r/failures_by_stage.csv" -a -s "$T/r/retry_list.csv"
+done_testing
