@@ -10,6 +10,7 @@
 #include "engine/http.h"
 
 extern const struct aedb_cmd cmd_help, cmd_init, cmd_submit, cmd_resume, cmd_track, cmd_retry, cmd_aoi;
+extern const struct aedb_cmd cmd_purge, cmd_gc_watch;
 extern const struct aedb_cmd cmd_status, cmd_report, cmd_sql, cmd_import_logs, cmd_reclassify;
 
 const struct aedb_cmd *const aedb_commands[] = {
@@ -24,6 +25,8 @@ const struct aedb_cmd *const aedb_commands[] = {
 	&cmd_sql,
 	&cmd_import_logs,
 	&cmd_reclassify,
+	&cmd_purge,
+	&cmd_gc_watch,
 	&cmd_help,
 	NULL,
 };

@@ -617,3 +617,165 @@ enum nomad_rc nomad_logs(struct nomad *n, const char *alloc_id, const char *task
 	buf_release(&url);
 	return rc;
 }
+
+enum nomad_rc nomad_list_jobs(struct nomad *n, const char *prefix,
+			      int (*each)(void *ctx, const cJSON *stub), void *ctx,
+			      struct aedb_err *err)
+{
+	char token[512] = "";
+	int pages = 0;
+
+	do {
+		struct nomad_qmeta m;
+		struct buf path;
+		cJSON *list = NULL;
+		const cJSON *stub;
+		enum nomad_rc rc;
+		int stop = 0;
+
+		buf_init(&path, AEDB_URL_MAX, "Nomad path");
+		if (list_path(&path, prefix, NULL, 500, token, err) < 0) {
+			buf_release(&path);
+			return NOMAD_BAD_REPLY;
+		}
+		rc = nomad_get(n, buf_str(&path), NULL, &list, &m, err);
+		buf_release(&path);
+		if (rc != NOMAD_OK)
+			return rc;
+		if (!cJSON_IsArray(list)) {
+			cJSON_Delete(list);
+			aedb_err_set(err, "Nomad at %s: the job list is not a JSON array", n->addr);
+			return NOMAD_BAD_REPLY;
+		}
+		cJSON_ArrayForEach(stub, list) {
+			const cJSON *id = cJSON_GetObjectItemCaseSensitive(stub, "ID");
+
+			if (!cJSON_IsString(id) || !str_starts(id->valuestring, prefix))
+				continue;
+			if (each(ctx, stub) < 0) {
+				stop = 1;
+				break;
+			}
+		}
+		cJSON_Delete(list);
+		if (stop)
+			return NOMAD_OK;
+		snprintf(token, sizeof(token), "%s", m.next_token);
+		pages++;
+	} while (token[0] && pages < 100000);
+	return NOMAD_OK;
+}
+
+/* Classify the reply to a write that is safe to repeat (purge, GC). */
+static enum nomad_rc idempotent_failure(struct nomad *n, const char *what, const char *hint,
+					struct aedb_err *err)
+{
+	char line[300];
+	long st = n->resp.status;
+
+	body_line(&n->resp, line, sizeof(line));
+	if (st == 403) {
+		aedb_err_set(err, "Nomad at %s refused %s: %s%s", n->addr, what,
+			     line[0] ? line : "HTTP 403", hint);
+		return NOMAD_REFUSED;
+	}
+	if (st == 429 || st >= 500) {
+		aedb_err_set(err, "Nomad at %s: %s: HTTP %ld %s", n->addr, what, st, line);
+		return NOMAD_TRANSIENT;
+	}
+	aedb_err_set(err, "Nomad at %s: %s: HTTP %ld %s%s", n->addr, what, st, line,
+		     st == 404 ? " (a wrong route: is this a Nomad address?)" : "");
+	return NOMAD_BAD_REPLY;
+}
+
+enum nomad_rc nomad_purge(struct nomad *n, const char *job, int *gone, struct aedb_err *err)
+{
+	struct buf path, url;
+	cJSON *reply = NULL;
+	const cJSON *eid, *jmi;
+	enum nomad_rc rc = NOMAD_BAD_REPLY;
+
+	buf_init(&path, AEDB_URL_MAX, "Nomad path");
+	buf_init(&url, AEDB_URL_MAX, "Nomad URL");
+	if (buf_puts(&path, "/v1/job/", err) < 0 || http_escape(&path, job, 0, err) < 0 ||
+	    buf_puts(&path, "?purge=true", err) < 0 || build_url(n, &url, buf_str(&path), NULL, err) < 0)
+		goto out;
+	if (do_request(n, "DELETE", buf_str(&url), NULL, 0, err) < 0) {
+		aedb_err_prefix(err, "purge of '%s' at Nomad %s", job, n->addr);
+		rc = n->resp.failure == HTTP_FAIL_NOT_SENT ? NOMAD_TRANSIENT : NOMAD_UNKNOWN;
+		goto out;
+	}
+	if (n->resp.status < 200 || n->resp.status > 299) {
+		rc = idempotent_failure(n, "the purge", " (purging needs the submit-job or purge-job "
+					"capability: check NOMAD_TOKEN)", err);
+		aedb_err_prefix(err, "'%s'", job);
+		goto out;
+	}
+	reply = cJSON_ParseWithLength(buf_str(&n->resp.body), n->resp.body.len);
+	eid = cJSON_GetObjectItemCaseSensitive(reply, "EvalID");
+	jmi = cJSON_GetObjectItemCaseSensitive(reply, "JobModifyIndex");
+	if (!cJSON_IsObject(reply) || !cJSON_IsString(eid) || !cJSON_IsNumber(jmi)) {
+		aedb_err_set(err, "Nomad at %s: the answer to the purge of '%s' has no EvalID and "
+			     "JobModifyIndex", n->addr, job);
+		goto out;
+	}
+	*gone = eid->valuestring[0] == '\0' && jmi->valuedouble == 0;
+	rc = NOMAD_OK;
+out:
+	cJSON_Delete(reply);
+	buf_release(&path);
+	buf_release(&url);
+	return rc;
+}
+
+enum nomad_rc nomad_metrics_gauge(struct nomad *n, const char *name, double *value,
+				  struct aedb_err *err)
+{
+	cJSON *m = NULL;
+	const cJSON *g, *gauges;
+	enum nomad_rc rc;
+
+	rc = nomad_get(n, "/v1/metrics", NULL, &m, NULL, err);
+	if (rc != NOMAD_OK)
+		return rc;
+	gauges = cJSON_GetObjectItemCaseSensitive(m, "Gauges");
+	cJSON_ArrayForEach(g, gauges) {
+		const cJSON *nm = cJSON_GetObjectItemCaseSensitive(g, "Name");
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(g, "Value");
+
+		if (cJSON_IsString(nm) && strcmp(nm->valuestring, name) == 0 && cJSON_IsNumber(v)) {
+			*value = v->valuedouble;
+			cJSON_Delete(m);
+			return NOMAD_OK;
+		}
+	}
+	cJSON_Delete(m);
+	aedb_err_set(err, "Nomad at %s reports no gauge '%s' in /v1/metrics (ask a server agent)",
+		     n->addr, name);
+	return NOMAD_NOT_FOUND;
+}
+
+enum nomad_rc nomad_system_gc(struct nomad *n, struct aedb_err *err)
+{
+	struct buf url;
+	enum nomad_rc rc = NOMAD_BAD_REPLY;
+
+	buf_init(&url, AEDB_URL_MAX, "Nomad URL");
+	if (build_url(n, &url, "/v1/system/gc", NULL, err) < 0)
+		goto out;
+	if (do_request(n, "PUT", buf_str(&url), NULL, 0, err) < 0) {
+		aedb_err_prefix(err, "garbage collection at Nomad %s", n->addr);
+		rc = n->resp.failure == HTTP_FAIL_NOT_SENT ? NOMAD_TRANSIENT : NOMAD_UNKNOWN;
+		goto out;
+	}
+	if (n->resp.status < 200 || n->resp.status > 299) {
+		rc = idempotent_failure(n, "a garbage collection (PUT /v1/system/gc)",
+					"; it needs a management token (NOMAD_TOKEN or --nomad_token)",
+					err);
+		goto out;
+	}
+	rc = NOMAD_OK;
+out:
+	buf_release(&url);
+	return rc;
+}

@@ -103,4 +103,32 @@ enum nomad_rc nomad_logs(struct nomad *n, const char *alloc_id, const char *task
  * values must not contain space, '/', '&', ',', '[', ']', '=' or ':' (checked). */
 int nomad_tag_template(const char *const *kv, char **out, struct aedb_err *err);
 
+/* Every job whose id starts with prefix (a paged prefix list, pages
+ * followed), each stub handed to each(); each returning -1 stops the walk
+ * (the call then returns NOMAD_OK). Stubs whose ID does not start with
+ * prefix are skipped. */
+enum nomad_rc nomad_list_jobs(struct nomad *n, const char *prefix,
+			      int (*each)(void *ctx, const cJSON *stub), void *ctx,
+			      struct aedb_err *err);
+
+/* DELETE /v1/job/<job>?purge=true. On NOMAD_OK *gone is 1 when Nomad
+ * answered as it does for a job it does not have (EvalID "" and
+ * JobModifyIndex 0, Nomad 1.5.1+), else 0. A purge is idempotent, so
+ * NOMAD_TRANSIENT (429, 5xx, not sent) and NOMAD_UNKNOWN (sent, no answer)
+ * may both be retried. A 404 is a wrong route, never "already gone"
+ * (NOMAD_BAD_REPLY); 403 is NOMAD_REFUSED. */
+enum nomad_rc nomad_purge(struct nomad *n, const char *job, int *gone, struct aedb_err *err);
+
+/* The value of gauge `name` (e.g. "nomad.runtime.alloc_bytes") in the last
+ * finished interval of GET /v1/metrics, matched on Name only (the host is
+ * a label). NOMAD_NOT_FOUND when the agent does not report it; a 500
+ * before the first interval is NOMAD_TRANSIENT. */
+enum nomad_rc nomad_metrics_gauge(struct nomad *n, const char *name, double *value,
+				  struct aedb_err *err);
+
+/* PUT /v1/system/gc: ask the leader for a forced garbage collection
+ * (asynchronous on a real server). NOMAD_REFUSED on 403: it needs a
+ * management token. */
+enum nomad_rc nomad_system_gc(struct nomad *n, struct aedb_err *err);
+
 #endif
