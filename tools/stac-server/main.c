@@ -142,11 +142,44 @@ static char *read_whole(const char *path, struct aedb_err *err)
 	return buf_detach(&b, NULL);
 }
 
+/* cJSON prints a double with 15 digits when that is within an epsilon of
+ * the value, which changes coordinates; print every number as its
+ * shortest exact round-trip text instead (as pgstac's 20 digits would). */
+static void exact_numbers(cJSON *o)
+{
+	cJSON *c = o ? o->child : NULL, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (cJSON_IsNumber(c)) {
+			char text[40];
+			int prec;
+
+			for (prec = 15; prec <= 17; prec++) {
+				snprintf(text, sizeof(text), "%.*g", prec, c->valuedouble);
+				if (strtod(text, NULL) == c->valuedouble)
+					break;
+			}
+			{
+				cJSON *raw = cJSON_CreateRaw(text);
+
+				/* an object member keeps its name */
+				if (c->string)
+					raw->string = xstrdup(c->string);
+				cJSON_ReplaceItemViaPointer(o, c, raw);
+			}
+		} else {
+			exact_numbers(c);
+		}
+	}
+}
+
 static char *print_without_links(cJSON *o)
 {
 	char *s;
 
 	cJSON_DeleteItemFromObjectCaseSensitive(o, "links");
+	exact_numbers(o);
 	s = cJSON_PrintUnformatted(o);
 	if (!s) {
 		fprintf(stderr, "stac-server: out of memory\n");
