@@ -1472,8 +1472,16 @@ int tracker_run(const struct tracker_config *cfg, struct aedb_err *err)
 			/* one last full scan: nothing may have slipped between polls
 			 * or past a lost event */
 			t.done = 0;
-			if (full_scan(&t, 0, err) < 0)
+			rc = full_scan(&t, 0, err);
+			if (rc < 0)
 				goto out;
+			if (rc > 0) {
+				say(&t, "warn", "%s; retrying", err->msg);
+				nap(&t, 500000000LL << (reconnects < 5 ? reconnects : 5));
+				reconnects++;
+				t.done = 1;
+				continue;
+			}
 			t.last_check = 0;
 			if (periodic(&t, err) < 0)
 				goto out;
@@ -1489,8 +1497,15 @@ int tracker_run(const struct tracker_config *cfg, struct aedb_err *err)
 		}
 		if (need_scan) {
 			/* catch up on what happened while nobody listened */
-			if (full_scan(&t, 0, err) < 0)
+			rc = full_scan(&t, 0, err);
+			if (rc < 0)
 				goto out;
+			if (rc > 0) {
+				say(&t, "warn", "%s; retrying", err->msg);
+				nap(&t, 500000000LL << (reconnects < 5 ? reconnects : 5));
+				reconnects++;
+				continue;
+			}
 			t.last_check = 0;
 			if (periodic(&t, err) < 0)
 				goto out;
