@@ -1,5 +1,5 @@
 -- The whole current schema of an aedb database, for readers. Generated from
--- migrations/ (see docs/development.md); tests/unit/test-db.c fails when it
+-- migrations/ by tools/schema-dump; tests/unit/test-db.c fails when it
 -- differs from what the migrations make.
 
 CREATE TABLE batch (
