@@ -151,7 +151,7 @@ static int run(int argc, char **argv, const struct aedb_ctx *ctx)
 		case P_BATCH: batch = optarg; break;
 		case P_DRY: cfg.dry_run = 1; break;
 		case P_CONC:
-			if (cmd_parse_int(cmd, "--concurrency", optarg, 1, PURGE_CONCURRENCY_MAX, &conc) < 0)
+			if (cmd_parse_int(cmd, "--concurrency", optarg, 1, PURGE_CONCURRENCY_MAX, &conc))
 				return AEDB_EXIT_USAGE;
 			break;
 		case P_RUNNING: cfg.include_running = 1; break;

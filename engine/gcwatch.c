@@ -25,6 +25,7 @@ struct gcwatch {
 	int after_failures;
 	int err_streak;       /* readings failed in a row (journaled once per streak) */
 	double before;
+	int64_t gc_at;        /* monotonic ns of the last GC */
 	int64_t gcs;
 	struct gcwatch_report last;
 };
@@ -77,6 +78,8 @@ int gcwatch_new(const struct gcwatch_config *cfg, const struct nomad_config *ncf
 		w->cfg.settle_ns = GCWATCH_SETTLE_NS;
 	if (!w->cfg.gauge)
 		w->cfg.gauge = GCWATCH_GAUGE;
+	if (w->cfg.rearm_ns == 0)
+		w->cfg.rearm_ns = GCWATCH_REARM_NS;
 	if (nomad_open(ncfg, &w->nomad, err) < 0) {
 		free(w);
 		return -1;
@@ -224,6 +227,8 @@ int gcwatch_tick(struct gcwatch *w, struct aedb_db *db, int64_t batch_id,
 	w->due = now + w->cfg.interval_ns;
 	if (read_gauge(w, db, batch_id, &value, err) < 0)
 		return -1;
+	if (!w->st.armed && w->cfg.rearm_ns > 0 && now - w->gc_at >= w->cfg.rearm_ns)
+		w->st.armed = 1; /* high ever since the last GC: allow another */
 	gcwatch_format_size(value, v, sizeof(v));
 	gcwatch_format_size((double)w->cfg.threshold, t, sizeof(t));
 	switch (gcwatch_decide(&w->st, value, w->cfg.threshold)) {
@@ -271,6 +276,7 @@ int gcwatch_tick(struct gcwatch *w, struct aedb_db *db, int64_t batch_id,
 		return -1;
 	}
 	w->st.armed = 0;
+	w->gc_at = now;
 	w->gcs++;
 	w->before = value;
 	w->pending_after = 1;

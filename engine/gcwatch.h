@@ -23,6 +23,9 @@
  * reading that shows a GC's effect comes a little later. */
 #define GCWATCH_SETTLE_NS (15LL * 1000000000)
 #define GCWATCH_WAIT_LOGS_NS (300LL * 1000000000)
+/* A GC that left the gauge above the threshold (the jobs were still live)
+ * may run again after this long, so memory cannot stay high forever. */
+#define GCWATCH_REARM_NS (1800LL * 1000000000)
 
 /* ---------- the decision, a pure state machine ---------- */
 
@@ -50,6 +53,7 @@ struct gcwatch_config {
 	int64_t interval_ns;  /* between readings; 0: GCWATCH_INTERVAL_NS */
 	int64_t settle_ns;    /* from a GC to its "after" reading; 0: GCWATCH_SETTLE_NS; < 0: at once */
 	const char *gauge;    /* NULL: GCWATCH_GAUGE */
+	int64_t rearm_ns;     /* still above this long after a GC: GC again; 0: GCWATCH_REARM_NS; < 0: never */
 };
 
 enum gcwatch_event {
