@@ -184,7 +184,13 @@ int main(int argc, char **argv)
 			rc = 0;
 		}
 	} else if (strcmp(argv[1], "list") == 0 && argc == 5) {
-		if (s3_list(&s, argv[2], argv[3], atoi(argv[4]), print_object, NULL, &pages, &err) < 0)
+		int max_keys = 0;
+
+		if (parse_int(argv[4], 0, 1000, &max_keys) < 0) {
+			aedb_err_set(&err, "MAXKEYS '%s' is not 0-1000", argv[4]);
+			goto fail;
+		}
+		if (s3_list(&s, argv[2], argv[3], max_keys, print_object, NULL, &pages, &err) < 0)
 			goto fail;
 		fprintf(stderr, "pages %d\n", pages);
 		rc = 0;
