@@ -262,9 +262,8 @@ int gcwatch_tick(struct gcwatch *w, struct aedb_db *db, int64_t batch_id,
 	if (rc == NOMAD_REFUSED) {
 		w->st.refused = 1;
 		report(w, GCWATCH_REFUSED, value,
-		       "Nomad refused the GC at %s (%s); PUT /v1/system/gc needs a management "
-		       "token: set NOMAD_TOKEN (or --nomad_token) to one. Memory is still watched, "
-		       "but no GC will be tried again",
+		       "GC refused at %s: %s. Memory is still watched, but no GC will be tried "
+		       "again",
 		       v, err->msg);
 		journal(w, db, batch_id, "error", "gc_refused");
 		return 0;
