@@ -243,13 +243,23 @@ static void status_text(const struct submit_status *st, char *out, size_t size)
 	if (st->draining)
 		snprintf(out, size, "%lld/%lld dispatched, %lld failed; waiting for the pipelines",
 			 (long long)st->dispatched, (long long)st->total, (long long)st->failed);
-	else
+	else {
+		int64_t left = st->total - st->dispatched - st->failed;
+		char eta[64] = "";
+
+		if (st->rate > 0 && left > 0) {
+			int64_t secs = (int64_t)((double)left / st->rate);
+
+			snprintf(eta, sizeof(eta), ", ETA %lldh%02lldm%02llds", (long long)(secs / 3600),
+				 (long long)(secs / 60 % 60), (long long)(secs % 60));
+		}
 		snprintf(out, size,
 			 "%lld/%lld dispatched, %lld failed, %lld active, %s (stop %lld, resume "
-			 "%lld), %.1f/s",
+			 "%lld), %.1f/s%s",
 			 (long long)st->dispatched, (long long)st->total, (long long)st->failed,
 			 (long long)st->active, st->paused ? "paused" : "running",
-			 (long long)st->stop, (long long)st->resume, st->rate);
+			 (long long)st->stop, (long long)st->resume, st->rate, eta);
+	}
 }
 
 static void report_locked(struct out_state *o, const char *text, const char *level,
@@ -258,7 +268,7 @@ static void report_locked(struct out_state *o, const char *text, const char *lev
 static void report(void *ctx, const struct submit_status *st, const char *level, const char *msg)
 {
 	struct out_state *o = ctx;
-	char text[256];
+	char text[320];
 
 	if (!msg)
 		status_text(st, text, sizeof(text));
@@ -273,7 +283,7 @@ static void report(void *ctx, const struct submit_status *st, const char *level,
 void report_tracker(void *ctx, const struct tracker_stats *st, const char *level, const char *msg)
 {
 	struct out_state *o = ctx;
-	char text[256];
+	char text[320];
 
 	if (!msg)
 		snprintf(text, sizeof(text),
