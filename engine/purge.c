@@ -138,7 +138,7 @@ static int backoff(struct purge_ctx *p, int attempt)
 
 static int max_tries(const struct purge_ctx *p)
 {
-	return p->cfg->max_tries > 0 ? p->cfg->max_tries : 6;
+	return p->cfg->max_tries > 0 ? p->cfg->max_tries : 10;
 }
 
 /* ---------- candidates ---------- */

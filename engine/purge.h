@@ -46,7 +46,7 @@ struct purge_config {
 	int include_running;           /* purge pending and running jobs too */
 	int force;                     /* purge even when logs are not captured */
 	int concurrency;               /* parallel requests; 0: PURGE_CONCURRENCY */
-	int max_tries;                 /* tries per request on 429/5xx/no answer; 0: 6 */
+	int max_tries;                 /* tries per request on 429/5xx/no answer; 0: 10 */
 	int64_t backoff_ns;            /* first wait after a 429/5xx, doubled each try; 0: 500 ms */
 	const volatile sig_atomic_t *stop_flag; /* set by a signal: finish what is in flight */
 	/* Called for every job once decided, from worker threads, one call at a time. */
