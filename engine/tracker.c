@@ -849,27 +849,83 @@ static int capture_pending(struct tracker *t, struct aedb_err *err)
 
 /* --- reading from Nomad --- */
 
-/* Read a job's allocations (one request), then record them in one transaction. */
-static int refresh_allocs(struct tracker *t, const char *job_id, struct aedb_err *err)
+/* Note that a listing showed the job. */
+static int touch_job(struct tracker *t, int64_t ref, struct aedb_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int ret;
+
+	if (db_prepare(t->db, "UPDATE job SET last_seen_at = ?2 WHERE id = ?1", &st, err) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, ref);
+	sqlite3_bind_int64(st, 2, aedb_now_ns());
+	ret = db_step_done(t->db, st, err);
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* Must a listed job be read again? When its ModifyIndex moved, or when it
+ * is dead while what we hold of its allocations is not final (a tracker
+ * stopped between a job's event and its allocation's). */
+static int needs_sync(struct tracker *t, const char *job_id, const char *status,
+		      int64_t modify_index)
+{
+	sqlite3_stmt *st = NULL;
+	int need = 1;
+
+	if (db_prepare(t->db,
+		       "SELECT coalesce(j.modify_index, -1), "
+		       "(SELECT count(*) FROM alloc a WHERE a.job_ref = j.id), "
+		       "(SELECT count(*) FROM alloc a WHERE a.job_ref = j.id AND "
+		       " a.client_status IN ('pending', 'running', 'unknown')) "
+		       "FROM job j WHERE j.namespace = 'default' AND j.job_id = ?",
+		       &st, NULL) < 0)
+		return 1;
+	sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		int dead = status && strcmp(status, "dead") == 0;
+
+		need = sqlite3_column_int64(st, 0) < modify_index ||
+		       (dead && (sqlite3_column_int64(st, 1) == 0 || sqlite3_column_int64(st, 2) > 0));
+	}
+	sqlite3_finalize(st);
+	return need;
+}
+
+/* Record a job and its allocations together: the allocations are read
+ * first (one request), then the job and every allocation are written in
+ * one transaction. So a job is never recorded as up to date (its
+ * ModifyIndex) while its allocations are not: a tracker killed between the
+ * two would otherwise never read them again. status NULL: only the
+ * allocations (the job's own row is not advanced). */
+static int sync_job(struct tracker *t, const char *job_id, const char *status, int64_t submit_time,
+		    int64_t modify_index, struct aedb_err *err)
 {
 	cJSON *list = NULL, *a;
 	enum nomad_rc rc;
-	int tries = 0, ret = 0;
+	int64_t ref = 0;
+	int tries = 0, changed = 0, ret = 0;
 
 	for (;;) {
 		rc = nomad_get_job(t->api, job_id, "/allocations", NULL, &list, NULL, err);
-		if (rc == NOMAD_OK)
+		if (rc == NOMAD_OK || rc == NOMAD_NOT_FOUND)
 			break;
-		if (rc != NOMAD_TRANSIENT || stopping(t))
-			return rc == NOMAD_NOT_FOUND || stopping(t) ? 0 : -1;
+		if (rc != NOMAD_TRANSIENT)
+			return -1;
+		if (stopping(t))
+			return 1;
 		nap(t, 250000000LL << (tries < 6 ? tries++ : 6));
 	}
 	if (db_begin(t->db, err) < 0) {
 		cJSON_Delete(list);
 		return -1;
 	}
+	if (status)
+		ret = record_job(t, job_id, status, submit_time, modify_index, &ref, &changed, err);
+	if (ret == 0 && status)
+		ret = touch_job(t, ref, err);
 	cJSON_ArrayForEach(a, list) {
-		if ((ret = record_alloc(t, a, err)) < 0)
+		if (ret < 0 || (ret = record_alloc(t, a, err)) < 0)
 			break;
 	}
 	cJSON_Delete(list);
@@ -936,46 +992,26 @@ static int check_gone(struct tracker *t, int64_t job_ref, const char *job_id, co
 	int ret;
 
 	if (rc == NOMAD_OK) {
-		int changed = 0;
-
-		ret = record_job(t, job_id, jstr(job, "Status"), jint(job, "SubmitTime", 0),
-				 jint(job, "ModifyIndex", 0), &job_ref, &changed, err);
+		ret = 0;
+		if (needs_sync(t, job_id, jstr(job, "Status"), jint(job, "ModifyIndex", 0)))
+			ret = sync_job(t, job_id, jstr(job, "Status"), jint(job, "SubmitTime", 0),
+				       jint(job, "ModifyIndex", 0), err);
 		cJSON_Delete(job);
-		if (ret == 0 && changed)
-			ret = refresh_allocs(t, job_id, err);
-		return ret;
+		return ret < 0 ? -1 : 0;
 	}
 	if (rc != NOMAD_NOT_FOUND)
 		return rc == NOMAD_TRANSIENT ? 0 : -1;
 	/* its last allocations may hold news (and logs) we have not seen */
-	if (status && strcmp(status, "dead") != 0 && refresh_allocs(t, job_id, err) < 0)
+	if (status && strcmp(status, "dead") != 0 && sync_job(t, job_id, NULL, 0, 0, err) < 0)
 		return -1;
 	return mark_gone(t, job_ref, job_id, status, purged_at, err);
-}
-
-/* List the batch's jobs of one parent (all, or only live ones) and record
- * what changed. seen_gen marks listed jobs so unlisted ones can be checked. */
-static int touch_job(struct tracker *t, int64_t ref, struct aedb_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	int ret;
-
-	if (db_prepare(t->db, "UPDATE job SET last_seen_at = ?2 WHERE id = ?1", &st, err) < 0)
-		return -1;
-	sqlite3_bind_int64(st, 1, ref);
-	sqlite3_bind_int64(st, 2, aedb_now_ns());
-	ret = db_step_done(t->db, st, err);
-	sqlite3_finalize(st);
-	return ret;
 }
 
 #define SCAN_PAGE 1000
 
 static int scan_prefix(struct tracker *t, const char *prefix, int live_only, struct aedb_err *err)
 {
-	char *changed_ids[SCAN_PAGE];
 	char token[512] = "";
-	size_t nchanged, i;
 	int pages = 0, ret = 0;
 
 	do {
@@ -999,11 +1035,27 @@ static int scan_prefix(struct tracker *t, const char *prefix, int live_only, str
 		buf_release(&path);
 		if (rc != NOMAD_OK)
 			return rc == NOMAD_TRANSIENT ? 1 : -1;
+		/* what changed is read and recorded job by job (allocations with
+		 * their job); what did not is only noted as seen, in one go */
+		cJSON_ArrayForEach(stub, list) {
+			const char *id = jstr(stub, "ID");
+
+			if (!id || !ours(t, id))
+				continue;
+			if (needs_sync(t, id, jstr(stub, "Status"), jint(stub, "ModifyIndex", 0))) {
+				int r = sync_job(t, id, jstr(stub, "Status"), jint(stub, "SubmitTime", 0),
+						 jint(stub, "ModifyIndex", 0), err);
+
+				if (r != 0) {
+					cJSON_Delete(list);
+					return r;
+				}
+			}
+		}
 		if (db_begin(t->db, err) < 0) {
 			cJSON_Delete(list);
 			return -1;
 		}
-		nchanged = 0;
 		cJSON_ArrayForEach(stub, list) {
 			const char *id = jstr(stub, "ID");
 			int64_t ref = 0;
@@ -1014,23 +1066,16 @@ static int scan_prefix(struct tracker *t, const char *prefix, int live_only, str
 			if (record_job(t, id, jstr(stub, "Status"), jint(stub, "SubmitTime", 0),
 				       jint(stub, "ModifyIndex", 0), &ref, &changed, err) < 0 ||
 			    touch_job(t, ref, err) < 0) {
-				db_rollback(t->db);
-				cJSON_Delete(list);
-				return -1;
+				ret = -1;
+				break;
 			}
-			if (changed)
-				changed_ids[nchanged++] = xstrdup(id);
 		}
 		cJSON_Delete(list);
-		if (db_commit(t->db, err) < 0)
-			ret = -1;
-		/* the allocations of what changed, each read outside any transaction */
-		for (i = 0; i < nchanged; i++) {
-			if (ret == 0 && refresh_allocs(t, changed_ids[i], err) < 0)
-				ret = -1;
-			free(changed_ids[i]);
+		if (ret < 0) {
+			db_rollback(t->db);
+			return -1;
 		}
-		if (ret < 0)
+		if (db_commit(t->db, err) < 0)
 			return -1;
 		snprintf(token, sizeof(token), "%s", meta.next_token);
 		pages++;
