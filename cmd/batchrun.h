@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "cmd.h"
+#include "gc_watch.h"
 #include "engine/nomad.h"
 #include "engine/submit.h"
 #include "engine/tracker.h"
@@ -32,6 +33,7 @@ struct run_opts {
 	const char *cw_group;
 	double placement_timeout; /* seconds */
 	enum tracker_mode mode;
+	struct gc_opts gc;       /* --gc_threshold, --gc_interval */
 };
 
 /* The long options every batch-running command takes (submit, resume, track). */
@@ -54,6 +56,7 @@ struct run_opts {
 	{ "track_mode", required_argument, NULL, O_TRACKMODE },                                 \
 	{ "track-mode", required_argument, NULL, O_TRACKMODE },                                 \
 	{ "db", required_argument, NULL, O_DB },                                                \
+	GC_LONG_OPTIONS,                                                                        \
 	{ "help", no_argument, NULL, 'h' }
 
 #define RUNTIME_OPTIONS_HELP                                                                    \
@@ -72,7 +75,8 @@ struct run_opts {
 	"  --placement_timeout S       a job never placed for S seconds is stuck and counts\n"  \
 	"                              as failed (default 28800, 8 hours, as the coordinator)\n" \
 	"  --track_mode auto|events|poll  how jobs are followed: Nomad's event stream,\n"      \
-	"                              falling back to polling without it (default auto)\n"
+	"                              falling back to polling without it (default auto)\n"    \
+	GC_OPTIONS_HELP
 
 /* Parse one run-time option: 1 taken, 0 not one, -1 bad (then *code is set). */
 int parse_runtime(const struct aedb_cmd *cmd, int c, const char *arg, struct run_opts *ro,

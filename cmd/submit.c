@@ -30,7 +30,8 @@ const struct aedb_cmd cmd_submit = {
 		 "                   [--hull auto|always|never] [--nomad_addr A] [--nomad_namespace NS]\n"
 		 "                   [--nomad_token T] [--use-local-creds] [--use-local-output]\n"
 		 "                   [--aoi_path_map HOST=TASK] [--job NAME] [--count_scope cluster|batch]\n"
-		 "                   [--jobs N] [--no-track] [--quiet] [--log-format text|json] [--db PATH]",
+		 "                   [--jobs N] [--no-track] [--quiet] [--log-format text|json]\n"
+		 "                   [--gc_threshold SIZE] [--gc_interval S] [--db PATH]",
 	.help =
 		"For every item id in the list: fetch its geometry from the STAC API, write\n"
 		"the AOI GeoPackage to <output_root>/AOIs/stac_<item>.gpkg (S3 or a local\n"
@@ -151,6 +152,7 @@ void run_opts_init(struct run_opts *ro)
 	ro->jobs = 8;
 	ro->placement_timeout = (double)(TRACKER_PLACEMENT_TIMEOUT_NS / 1000000000);
 	ro->mode = TRACKER_AUTO;
+	gc_opts_init(&ro->gc);
 }
 
 void tracker_config_from_opts(const struct run_opts *ro, const char *db_path,
@@ -277,6 +279,17 @@ static void report(void *ctx, const struct submit_status *st, const char *level,
 		o->tracker_line = 1;
 	if (msg || !o->tracker_line)
 		report_locked(o, msg ? NULL : text, level, msg);
+	pthread_mutex_unlock(&o->lock);
+}
+
+/* The memory watchdog's lines, from its thread. */
+static void say_gc(void *ctx, const char *level, const char *msg)
+{
+	struct out_state *o = ctx;
+
+	pthread_mutex_lock(&o->lock);
+	if (!o->quiet || strcmp(level, "info") != 0)
+		log_line(o, level, msg);
 	pthread_mutex_unlock(&o->lock);
 }
 
@@ -481,24 +494,46 @@ int run_batch(const struct aedb_cmd *cmd, struct aedb_db *db, struct nomad *noma
 		     struct submit_config *cfg, const struct run_opts *ro)
 {
 	struct aedb_err err = AEDB_ERR_INIT;
+	struct gc_opts gc = ro->gc;
+	volatile sig_atomic_t *stop;
 	struct out_state o;
+	int64_t bid = 0;
 	int rc;
 
 	out_init(&o, ro, cfg->batch_name);
 	cfg->report = report;
 	cfg->report_ctx = &o;
-	install_stop_handlers();
+	stop = install_stop_handlers();
 	cfg->tracker.report = report_tracker;
 	cfg->tracker.report_ctx = &o;
+	if (gc.threshold && !cfg->track) {
+		pthread_mutex_destroy(&o.lock);
+		return cmd_usage_error(cmd, "--gc_threshold needs tracking: a GC waits until the "
+					    "tracker has captured every finished allocation's logs, "
+					    "so it cannot go with --no-track");
+	}
+	gc.say = say_gc;
+	gc.say_ctx = &o;
+	if (gc.threshold && (batch_load(db, cfg->batch_name, &bid, NULL, &err) < 0 ||
+			     gc_opts_start(&gc, cfg->tracker.nomad, cfg->tracker.db_path, bid,
+					   stop, &err) < 0)) {
+		pthread_mutex_destroy(&o.lock);
+		return cmd_fail(cmd, &err);
+	}
 	rc = submit_run(db, nomad, cfg, &err);
+	gc_opts_stop(&gc);
 	rc = finish(cmd, &o, db, cfg->batch_name, rc, &err);
 	pthread_mutex_destroy(&o.lock);
 	return rc;
 }
 
 int parse_runtime(const struct aedb_cmd *cmd, int c, const char *arg, struct run_opts *ro,
-			 int *code)
+		  int *code)
 {
+	int g = gc_opts_parse(cmd, c, arg, &ro->gc, code);
+
+	if (g)
+		return g;
 	switch (c) {
 	case O_DB:
 		ro->db = arg;
@@ -696,6 +731,10 @@ static int run_submit(int argc, char **argv, const struct aedb_ctx *ctx)
 		    aoi_config_check(&cfg.aoi, &err) < 0)
 			buf_printf(&problems, NULL, "\n  %s", err.msg);
 	}
+	if (ro.gc.threshold && ro.no_track)
+		buf_printf(&problems, NULL,
+			   "\n  --gc_threshold needs tracking: a GC waits until the tracker has "
+			   "captured every finished allocation's logs, so it cannot go with --no-track");
 	if (problems.len == 0 && check_nomad(&ncfg, cfg.parent_job, &nomad, &err) < 0)
 		buf_printf(&problems, NULL, "\n  %s", err.msg);
 	if (problems.len) {

@@ -85,7 +85,15 @@ static int run(int argc, char **argv, const struct aedb_ctx *ctx)
 	o.tracker_line = 1;
 	tc.report = report_tracker;
 	tc.report_ctx = &o;
+	ro.gc.say_ctx = NULL;
+	if (ro.gc.threshold &&
+	    gc_opts_start(&ro.gc, &ncfg, db->path, batch_id, ncfg.http.abort_flag, &err) < 0) {
+		pthread_mutex_destroy(&o.lock);
+		code = cmd_fail(cmd, &err);
+		goto out;
+	}
 	rc = tracker_run(&tc, &err);
+	gc_opts_stop(&ro.gc);
 	out_clear(&o);
 	if (rc < 0) {
 		code = cmd_fail(cmd, &err);
