@@ -19,7 +19,8 @@ cat >"$T/scenario.json" <<'JSON'
  ]}
 JSON
 start_sim sim --speed 400 --scenario "$T/scenario.json" || { echo "Bail out! no simulator"; exit 1; }
-make_items "$T/items.txt" 'ok-*12' 'early-*2' 'fail-*2' 'err-*2' 'oom-*2' 'lost-*2'
+make_items "$T/all.txt" 'ok-*12' 'early-*2' 'fail-*2' 'err-*2' 'oom-*2' 'lost-*2' 'new-1'
+grep -v '^new-' "$T/all.txt" >"$T/items.txt"
 start_stac "$T/stac" || { echo "Bail out! no STAC server"; exit 1; }
 
 # shellcheck disable=SC2046
@@ -77,5 +78,22 @@ check "no log is pending" test "$(sq "SELECT count(*) FROM log WHERE state = 'pe
 check "the batch is done" test "$(sq "SELECT state FROM batch")" = done
 check "the lock is released" test "$(sq "SELECT count(*) FROM batch_owner")" -eq 0
 check "integrity_check is ok" test "$(sq "PRAGMA integrity_check")" = ok
+
+# submitting the same batch again: other parameters are refused, listed;
+# new items of the list are added and only they are dispatched
+sum=$(sha256sum <"$T/aedb.db")
+# shellcheck disable=SC2046
+expect_exit 2 "other parameters for an existing batch are refused" \
+	"$AEDB" submit $(batch_flags b1 "$T/items.txt" 5 2) --quiet
+grep_file "the difference is listed" "stop_threshold: stored 4, given 5" "$T/err"
+grep_file "the way on is named" "aedb resume b1" "$T/err"
+check "the refused submit changed nothing" test "$(sha256sum <"$T/aedb.db")" = "$sum"
+cp "$T/all.txt" "$T/items.txt"
+# shellcheck disable=SC2046
+expect_exit 3 "the same batch with one more item continues it" \
+	timeout 60 "$AEDB" submit $(batch_flags b1 "$T/items.txt" 4 2) --quiet
+check "only the new item was dispatched" \
+	test "$(curl -s "$U/sim/truth" | jq '[.Jobs[] | select(.ParentID == "pipeline")] | length')" -eq 23
+check "the new item succeeded" test "$(sq "SELECT outcome FROM item_outcome WHERE item = 'new-1'")" = success
 
 done_testing
