@@ -19,10 +19,11 @@ ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
 not_ok() { _n=$((_n + 1)); _failed=$((_failed + 1)); echo "not ok $_n - $*"; }
 diag() { echo "# $*"; }
 
-# check DESCRIPTION COMMAND...: passes when COMMAND exits 0
+# check DESCRIPTION COMMAND...: passes when COMMAND exits 0 (its output goes
+# to stderr, so it cannot be taken for TAP)
 check() {
 	_d=$1; shift
-	if "$@"; then ok "$_d"; else not_ok "$_d"; fi
+	if "$@" >&2; then ok "$_d"; else not_ok "$_d"; fi
 }
 
 # run_cmd CMD...: runs, keeping stdout in $T/out, stderr in $T/err, status in $rc
