@@ -89,6 +89,26 @@ int buf_printf(struct buf *b, struct aedb_err *err, const char *fmt, ...)
 	return 0;
 }
 
+int buf_put_le32(struct buf *b, uint32_t v, struct aedb_err *err)
+{
+	unsigned char le[4] = { (unsigned char)v, (unsigned char)(v >> 8),
+				(unsigned char)(v >> 16), (unsigned char)(v >> 24) };
+
+	return buf_append(b, le, 4, err);
+}
+
+int buf_put_le_double(struct buf *b, double d, struct aedb_err *err)
+{
+	unsigned char le[8];
+	uint64_t v;
+	int i;
+
+	memcpy(&v, &d, 8);
+	for (i = 0; i < 8; i++)
+		le[i] = (unsigned char)(v >> (8 * i));
+	return buf_append(b, le, 8, err);
+}
+
 const char *buf_str(const struct buf *b)
 {
 	return b->data ? b->data : "";

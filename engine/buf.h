@@ -5,6 +5,7 @@
 #define AEDB_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 
@@ -24,6 +25,9 @@ int buf_puts(struct buf *b, const char *s, struct aedb_err *err);
 int buf_putc(struct buf *b, char c, struct aedb_err *err);
 int buf_printf(struct buf *b, struct aedb_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Little-endian binary: a uint32 and an IEEE double (WKB, GeoPackage blobs). */
+int buf_put_le32(struct buf *b, uint32_t v, struct aedb_err *err);
+int buf_put_le_double(struct buf *b, double d, struct aedb_err *err);
 /* The text; "" for an empty buffer (never NULL). */
 const char *buf_str(const struct buf *b);
 /* Hand the memory to the caller (free() it); the buffer is reset to empty. */

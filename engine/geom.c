@@ -342,39 +342,19 @@ void geom_envelope(const struct geom *g, struct geom_env *out)
 
 /* --- WKB --- */
 
-static int put_u32(struct buf *b, uint32_t v, struct aedb_err *err)
-{
-	unsigned char le[4] = { (unsigned char)v, (unsigned char)(v >> 8),
-				(unsigned char)(v >> 16), (unsigned char)(v >> 24) };
-
-	return buf_append(b, le, 4, err);
-}
-
-static int put_f64(struct buf *b, double d, struct aedb_err *err)
-{
-	unsigned char le[8];
-	uint64_t v;
-	int i;
-
-	memcpy(&v, &d, 8);
-	for (i = 0; i < 8; i++)
-		le[i] = (unsigned char)(v >> (8 * i));
-	return buf_append(b, le, 8, err);
-}
-
 static int polygon_wkb(const struct geom_polygon *p, struct buf *out, struct aedb_err *err)
 {
 	size_t j, k;
 
-	if (buf_putc(out, 1, err) < 0 || put_u32(out, GEOM_POLYGON, err) < 0 ||
-	    put_u32(out, (uint32_t)p->nrings, err) < 0)
+	if (buf_putc(out, 1, err) < 0 || buf_put_le32(out, GEOM_POLYGON, err) < 0 ||
+	    buf_put_le32(out, (uint32_t)p->nrings, err) < 0)
 		return -1;
 	for (j = 0; j < p->nrings; j++) {
-		if (put_u32(out, (uint32_t)p->rings[j].n, err) < 0)
+		if (buf_put_le32(out, (uint32_t)p->rings[j].n, err) < 0)
 			return -1;
 		for (k = 0; k < p->rings[j].n; k++)
-			if (put_f64(out, p->rings[j].pts[k].x, err) < 0 ||
-			    put_f64(out, p->rings[j].pts[k].y, err) < 0)
+			if (buf_put_le_double(out, p->rings[j].pts[k].x, err) < 0 ||
+			    buf_put_le_double(out, p->rings[j].pts[k].y, err) < 0)
 				return -1;
 	}
 	return 0;
@@ -388,8 +368,8 @@ int geom_to_wkb(const struct geom *g, struct buf *out, struct aedb_err *err)
 		return polygon_wkb(&g->polys[0], out, err);
 	if (g->type != GEOM_MULTIPOLYGON)
 		return aedb_err_set(err, "no geometry to encode");
-	if (buf_putc(out, 1, err) < 0 || put_u32(out, GEOM_MULTIPOLYGON, err) < 0 ||
-	    put_u32(out, (uint32_t)g->npolys, err) < 0)
+	if (buf_putc(out, 1, err) < 0 || buf_put_le32(out, GEOM_MULTIPOLYGON, err) < 0 ||
+	    buf_put_le32(out, (uint32_t)g->npolys, err) < 0)
 		return -1;
 	for (i = 0; i < g->npolys; i++)
 		if (polygon_wkb(&g->polys[i], out, err) < 0)

@@ -47,26 +47,6 @@ static const char schema_sql[] =
 	"INSERT INTO gpkg_spatial_ref_sys VALUES ('Undefined geographic SRS', 0, 'NONE', 0,"
 	" 'undefined', 'undefined geographic coordinate reference system');";
 
-static int put_le32(struct buf *b, uint32_t v, struct aedb_err *err)
-{
-	unsigned char le[4] = { (unsigned char)v, (unsigned char)(v >> 8),
-				(unsigned char)(v >> 16), (unsigned char)(v >> 24) };
-
-	return buf_append(b, le, 4, err);
-}
-
-static int put_le64f(struct buf *b, double d, struct aedb_err *err)
-{
-	unsigned char le[8];
-	uint64_t v;
-	int i;
-
-	memcpy(&v, &d, 8);
-	for (i = 0; i < 8; i++)
-		le[i] = (unsigned char)(v >> (8 * i));
-	return buf_append(b, le, 8, err);
-}
-
 int gpkg_geometry_blob(const struct geom *g, int srs_id, struct buf *out, struct aedb_err *err)
 {
 	/* 'G' 'P', version 0, flags: B=1 (little-endian), E=1 (xy envelope) */
@@ -76,9 +56,9 @@ int gpkg_geometry_blob(const struct geom *g, int srs_id, struct buf *out, struct
 	if (g->npolys == 0)
 		return aedb_err_set(err, "no geometry to encode");
 	geom_envelope(g, &env);
-	if (buf_append(out, head, 4, err) < 0 || put_le32(out, (uint32_t)srs_id, err) < 0 ||
-	    put_le64f(out, env.minx, err) < 0 || put_le64f(out, env.maxx, err) < 0 ||
-	    put_le64f(out, env.miny, err) < 0 || put_le64f(out, env.maxy, err) < 0)
+	if (buf_append(out, head, 4, err) < 0 || buf_put_le32(out, (uint32_t)srs_id, err) < 0 ||
+	    buf_put_le_double(out, env.minx, err) < 0 || buf_put_le_double(out, env.maxx, err) < 0 ||
+	    buf_put_le_double(out, env.miny, err) < 0 || buf_put_le_double(out, env.maxy, err) < 0)
 		return -1;
 	return geom_to_wkb(g, out, err);
 }

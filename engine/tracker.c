@@ -250,6 +250,35 @@ static int64_t lookup_attempt(struct tracker *t, int64_t item, const char *job_i
 	return id;
 }
 
+/* A pipeline job has ended (dead, gone or stuck): its attempt and item are
+ * finished; the outcome is judged by the item_outcome view. */
+static int finish_pipeline(struct tracker *t, const char *job_id, struct aedb_err *err)
+{
+	static const char *const sql[] = {
+		"UPDATE attempt SET state = 'finished', finished_at = ?2 "
+		"WHERE job_id = ?1 AND state IN ('dispatching', 'dispatched')",
+		"UPDATE item SET state = 'finished', updated_at = ?2 WHERE state = 'dispatched' "
+		"AND id = (SELECT item_id FROM attempt WHERE job_id = ?1)",
+	};
+	int64_t now = aedb_now_ns();
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		sqlite3_stmt *st = NULL;
+		int ret;
+
+		if (db_prepare(t->db, sql[i], &st, err) < 0)
+			return -1;
+		sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, now);
+		ret = db_step_done(t->db, st, err);
+		sqlite3_finalize(st);
+		if (ret < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Upsert a job from a full job, a list stub or just an id (status NULL).
  * *job_ref gets the row id; *changed is set when its ModifyIndex moved. */
 static int record_job(struct tracker *t, const char *id, const char *status, int64_t submit_time,
@@ -329,28 +358,9 @@ static int record_job(struct tracker *t, const char *id, const char *status, int
 	if (!existed)
 		t->st.jobs++;
 	/* a finished pipeline finishes its attempt and item */
-	if (status && strcmp(status, "dead") == 0 && strcmp(parent, t->parents[0]) == 0) {
-		if (db_prepare(t->db,
-			       "UPDATE attempt SET state = 'finished', finished_at = ?2 "
-			       "WHERE job_id = ?1 AND state IN ('dispatching', 'dispatched')",
-			       &st, err) < 0)
-			goto out;
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, now);
-		if (db_step_done(t->db, st, err) < 0)
-			goto out;
-		sqlite3_finalize(st);
-		st = NULL;
-		if (db_prepare(t->db,
-			       "UPDATE item SET state = 'finished', updated_at = ?2 WHERE state = "
-			       "'dispatched' AND id = (SELECT item_id FROM attempt WHERE job_id = ?1)",
-			       &st, err) < 0)
-			goto out;
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, now);
-		if (db_step_done(t->db, st, err) < 0)
-			goto out;
-	}
+	if (status && strcmp(status, "dead") == 0 && strcmp(parent, t->parents[0]) == 0 &&
+	    finish_pipeline(t, id, err) < 0)
+		goto out;
 	*job_ref = ref;
 	*changed = 1;
 	ret = 0;
@@ -963,24 +973,7 @@ static int mark_gone(struct tracker *t, int64_t job_ref, const char *job_id, con
 			    status ? status : "not yet seen running");
 	if (!str_starts(job_id, t->prefixes[0]))
 		return 0;
-	if (db_prepare(t->db,
-		       "UPDATE attempt SET state = 'finished', finished_at = ?2 WHERE job_id = ?1 "
-		       "AND state = 'dispatched'",
-		       &st, err) < 0)
-		return -1;
-	sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, aedb_now_ns());
-	ret = db_step_done(t->db, st, err);
-	sqlite3_finalize(st);
-	if (ret < 0 || db_prepare(t->db,
-				  "UPDATE item SET state = 'finished' WHERE state = 'dispatched' AND id = "
-				  "(SELECT item_id FROM attempt WHERE job_id = ?1)",
-				  &st, err) < 0)
-		return -1;
-	sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
-	ret = db_step_done(t->db, st, err);
-	sqlite3_finalize(st);
-	return ret;
+	return finish_pipeline(t, job_id, err);
 }
 
 /* A known job no longer listed: ask Nomad whether it is gone. */
