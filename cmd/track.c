@@ -28,8 +28,9 @@ const struct aedb_cmd cmd_track = {
 		"\n"
 		"Options:\n" RUNTIME_OPTIONS_HELP
 		"\n"
-		"Exit codes: 0 every job finished; 130 interrupted (run it again to continue);\n"
-		"1 runtime failure; 2 usage error.\n",
+		"Exit codes: 0 every job finished and no item failed; 3 every job finished,\n"
+		"some items failed ('aedb report' says which and why); 130 interrupted (run\n"
+		"it again to continue); 1 runtime failure; 2 usage error.\n",
 	.run = run,
 };
 
@@ -102,8 +103,21 @@ static int run(int argc, char **argv, const struct aedb_ctx *ctx)
 				"  aedb track %s\n", argv[optind]);
 		code = AEDB_EXIT_INTERRUPTED;
 	} else {
-		printf("batch '%s': every job has finished\n", argv[optind]);
-		code = AEDB_EXIT_OK;
+		sqlite3_stmt *st = NULL;
+		int64_t failed = 0;
+
+		if (db_prepare(db,
+			       "SELECT count(*) FROM item_outcome WHERE batch_id = ? AND outcome IN "
+			       "('failed', 'silent', 'log_missing')",
+			       &st, &err) == 0) {
+			sqlite3_bind_int64(st, 1, batch_id);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				failed = sqlite3_column_int64(st, 0);
+			sqlite3_finalize(st);
+		}
+		printf("batch '%s': every job has finished; %lld items failed\n", argv[optind],
+		       (long long)failed);
+		code = failed ? AEDB_EXIT_ITEMS_FAILED : AEDB_EXIT_OK;
 	}
 	pthread_mutex_destroy(&o.lock);
 out:
