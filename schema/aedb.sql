@@ -285,18 +285,18 @@ JOIN log l ON l.id = f.log_ref
 JOIN job j ON j.id = l.job_ref
 WHERE f.item_id IS NULL AND j.aoi_name IS NOT NULL
 ;
-CREATE VIEW item_outcome AS
+CREATE INDEX alloc_fail ON alloc (client_status, next_alloc, job_ref, finished_at, modify_time,
+                                  last_seen_at)
+  WHERE client_status IN ('failed', 'lost') AND next_alloc IS NULL;
+CREATE INDEX finding_batch_log ON finding (batch_id, category, log_ref, item_id, line_no);
+CREATE INDEX finding_batch_message ON finding (batch_id, category, message, item_id);
+CREATE VIEW item_class AS
 WITH
-verdict AS MATERIALIZED (
-  -- per item, the first failure of its newest attempt that has any; a
-  -- stage job's failure before the pipeline's (it is the cause)
-  SELECT nf.item_id, nf.attempt_id, nf.parent, nf.job_id, nf.job_ref, nf.cause, nf.source_ref,
-         row_number() OVER (PARTITION BY nf.item_id
-                            ORDER BY nf.attempt_id DESC,
-                                     nf.parent = (SELECT parent_job FROM batch WHERE id = nf.batch_id),
-                                     nf.rank, nf.at, nf.job_ref) AS rn
+verdict_attempt AS MATERIALIZED (
+  SELECT nf.item_id, max(nf.attempt_id) AS attempt_id
   FROM nomad_failure nf
   WHERE nf.item_id IS NOT NULL
+  GROUP BY nf.item_id
 ),
 base AS (
   SELECT i.id AS item_id, i.batch_id, b.name AS batch, i.name AS item, i.line, i.state AS item_state,
@@ -343,31 +343,52 @@ base AS (
   JOIN batch b ON b.id = i.batch_id
   LEFT JOIN latest_attempt la ON la.item_id = i.id
   LEFT JOIN job pj ON pj.attempt_id = la.id AND pj.parent = b.parent_job
+)
+SELECT base.*,
+       CASE WHEN va.item_id IS NOT NULL THEN 1 ELSE 0 END AS nomad_verdict,
+       (SELECT pl.state FROM log pl WHERE pl.id = base.plog_ref) AS plog_state,
+       (SELECT pl.reason FROM log pl WHERE pl.id = base.plog_ref) AS plog_reason,
+       CASE
+         WHEN item_state = 'cancelled' THEN 'cancelled'
+         WHEN item_state = 'failed' AND pjob_ref IS NULL THEN 'failed'
+         WHEN attempt_ref IS NULL AND pjob_ref IS NULL AND item_state = 'pending' THEN 'pending'
+         WHEN attempt_state IN ('failed', 'abandoned') AND pjob_ref IS NULL THEN 'failed'
+         WHEN va.item_id IS NOT NULL THEN 'failed'
+         WHEN failed_ref IS NOT NULL OR job_error_ref IS NOT NULL OR stage_error_ref IS NOT NULL THEN 'failed'
+         WHEN success_ref IS NOT NULL THEN 'success'
+         WHEN early_ref IS NOT NULL THEN 'early_exit'
+         WHEN pjob_ref IS NULL AND attempt_state IN ('dispatching', 'dispatched') THEN 'running'
+         WHEN pjob_ref IS NOT NULL AND pjob_gone_at IS NULL AND coalesce(pjob_status, 'pending') <> 'dead' THEN 'running'
+         ELSE coalesce((SELECT CASE
+                                 WHEN pl.state = 'pending' THEN 'running'
+                                 WHEN pl.state = 'captured' AND pl.classified_at IS NULL THEN 'running'
+                                 WHEN pl.state = 'captured' THEN 'silent'
+                                 ELSE 'log_missing'
+                               END
+                        FROM log pl WHERE pl.id = base.plog_ref), 'log_missing')
+       END AS outcome
+FROM base
+LEFT JOIN verdict_attempt va ON va.item_id = base.item_id
+                             AND (va.attempt_id IS NULL OR va.attempt_id = base.attempt_ref)
+;
+CREATE VIEW item_outcome AS
+WITH
+verdict AS MATERIALIZED (
+  -- per item, the first failure of its newest attempt that has any; a
+  -- stage job's failure before the pipeline's (it is the cause)
+  SELECT nf.item_id, nf.attempt_id, nf.parent, nf.job_id, nf.job_ref, nf.cause, nf.source_ref,
+         row_number() OVER (PARTITION BY nf.item_id
+                            ORDER BY nf.attempt_id DESC,
+                                     nf.parent = (SELECT parent_job FROM batch WHERE id = nf.batch_id),
+                                     nf.rank, nf.at, nf.job_ref) AS rn
+  FROM nomad_failure nf
+  WHERE nf.item_id IS NOT NULL
 ),
 judged AS (
-  SELECT base.*, v.parent AS v_parent, v.job_id AS v_job_id, v.job_ref AS v_job_ref,
-         v.cause AS v_cause, v.source_ref AS v_source_ref,
-         pl.state AS plog_state, pl.reason AS plog_reason,
-         CASE
-           WHEN item_state = 'cancelled' THEN 'cancelled'
-           WHEN item_state = 'failed' AND pjob_ref IS NULL THEN 'failed'
-           WHEN attempt_ref IS NULL AND pjob_ref IS NULL AND item_state = 'pending' THEN 'pending'
-           WHEN attempt_state IN ('failed', 'abandoned') AND pjob_ref IS NULL THEN 'failed'
-           WHEN v.cause IS NOT NULL THEN 'failed'
-           WHEN failed_ref IS NOT NULL OR job_error_ref IS NOT NULL OR stage_error_ref IS NOT NULL THEN 'failed'
-           WHEN success_ref IS NOT NULL THEN 'success'
-           WHEN early_ref IS NOT NULL THEN 'early_exit'
-           WHEN pjob_ref IS NULL AND attempt_state IN ('dispatching', 'dispatched') THEN 'running'
-           WHEN pjob_ref IS NOT NULL AND pjob_gone_at IS NULL AND coalesce(pjob_status, 'pending') <> 'dead' THEN 'running'
-           WHEN pl.state = 'pending' THEN 'running'
-           WHEN pl.state = 'captured' AND pl.classified_at IS NULL THEN 'running'
-           WHEN pl.state = 'captured' THEN 'silent'
-           ELSE 'log_missing'
-         END AS outcome
-  FROM base
-  LEFT JOIN verdict v ON v.item_id = base.item_id AND v.rn = 1
-                      AND (v.attempt_id IS NULL OR v.attempt_id = base.attempt_ref)
-  LEFT JOIN log pl ON pl.id = base.plog_ref
+  SELECT c.*, v.parent AS v_parent, v.job_id AS v_job_id, v.job_ref AS v_job_ref,
+         v.cause AS v_cause, v.source_ref AS v_source_ref
+  FROM item_class c
+  LEFT JOIN verdict v ON c.nomad_verdict = 1 AND v.item_id = c.item_id AND v.rn = 1
 )
 SELECT judged.batch_id, judged.batch, judged.item_id, judged.item, judged.line, judged.outcome,
        CASE
@@ -435,4 +456,4 @@ LEFT JOIN finding fee ON fee.id = judged.early_ref
 LEFT JOIN log pl2 ON pl2.id = judged.plog_ref
 ;
 
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
