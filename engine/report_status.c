@@ -112,7 +112,7 @@ int report_status(struct aedb_db *db, const char *name, int journal_n, cJSON **o
 		j = cJSON_AddArrayToObject(b, "journal");
 		if (counts(db, "SELECT state, count(*) FROM item WHERE batch_id = ?1 GROUP BY state "
 			       "ORDER BY state", id, states, err) < 0 ||
-		    counts(db, "SELECT outcome, count(*) FROM item_outcome WHERE batch_id = ?1 "
+		    counts(db, "SELECT outcome, count(*) FROM item_class WHERE batch_id = ?1 "
 			       "GROUP BY outcome ORDER BY outcome", id, outcomes, err) < 0 ||
 		    journal(db, id, journal_n, j, err) < 0)
 			goto out;
