@@ -4,6 +4,7 @@
  * The set logic is written here, line for line like local_reports.py,
  * over sorted string sets, so the two modes can be read side by side. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -81,9 +82,9 @@ static void csv_field(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-int report_csv_stmt(struct aedb_db *db, sqlite3_stmt *st, FILE *out, struct aedb_err *err)
+static void csv_header(FILE *out, sqlite3_stmt *st)
 {
-	int n = sqlite3_column_count(st), i, rc;
+	int n = sqlite3_column_count(st), i;
 
 	for (i = 0; i < n; i++) {
 		if (i)
@@ -91,14 +92,27 @@ int report_csv_stmt(struct aedb_db *db, sqlite3_stmt *st, FILE *out, struct aedb
 		csv_field(out, sqlite3_column_name(st, i));
 	}
 	fputs("\r\n", out);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		for (i = 0; i < n; i++) {
-			if (i)
-				fputc(',', out);
-			csv_field(out, (const char *)sqlite3_column_text(st, i));
-		}
-		fputs("\r\n", out);
+}
+
+static void csv_row(FILE *out, sqlite3_stmt *st)
+{
+	int n = sqlite3_column_count(st), i;
+
+	for (i = 0; i < n; i++) {
+		if (i)
+			fputc(',', out);
+		csv_field(out, (const char *)sqlite3_column_text(st, i));
 	}
+	fputs("\r\n", out);
+}
+
+int report_csv_stmt(struct aedb_db *db, sqlite3_stmt *st, FILE *out, struct aedb_err *err)
+{
+	int rc;
+
+	csv_header(out, st);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		csv_row(out, st);
 	if (rc != SQLITE_DONE)
 		return db_err(db, err, "query failed");
 	return 0;
@@ -243,31 +257,253 @@ static int write_list(const char *dir, const char *name, const struct sset *s, i
 	return ret;
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	const unsigned char *p;
+/* --- the JSON message files: large buffered writes --- */
 
-	fputc('"', f);
-	for (p = (const unsigned char *)(s ? s : ""); *p; p++) {
-		switch (*p) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\t': fputs("\\t", f); break;
-		case '\b': fputs("\\b", f); break;
-		case '\f': fputs("\\f", f); break;
-		default:
-			if (*p < 0x20)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
-		}
+/* An output file written with write(2) in large blocks (the message files
+ * of a big batch are hundreds of megabytes). Errors are remembered and
+ * reported by ofile_close. */
+struct ofile {
+	int fd;
+	int bad;        /* errno of the first failed write, or 0 */
+	char *buf;
+	size_t len;
+	char *path;     /* owned */
+};
+
+#define OFILE_BUF ((size_t)1 << 20)
+
+static int ofile_open(struct ofile *o, char *path, struct aedb_err *err)
+{
+	memset(o, 0, sizeof(*o));
+	o->path = path;
+	o->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (o->fd < 0) {
+		aedb_err_set(err, "cannot create '%s': %s", path, strerror(errno));
+		free(path);
+		o->path = NULL;
+		return -1;
 	}
-	fputc('"', f);
+	o->buf = xmalloc(OFILE_BUF);
+	return 0;
 }
 
-/* job_errors.json and friends: written only when they have entries */
+static void ofile_flush(struct ofile *o)
+{
+	size_t off = 0;
+
+	while (off < o->len && !o->bad) {
+		ssize_t w = write(o->fd, o->buf + off, o->len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			o->bad = w < 0 ? errno : EIO;
+			break;
+		}
+		off += (size_t)w;
+	}
+	o->len = 0;
+}
+
+static void ofile_put(struct ofile *o, const char *p, size_t n)
+{
+	if (o->len + n > OFILE_BUF) {
+		ofile_flush(o);
+		if (n > OFILE_BUF) { /* larger than the buffer: straight through */
+			o->len = 0;
+			while (n > 0 && !o->bad) {
+				size_t k = n < OFILE_BUF ? n : OFILE_BUF;
+
+				memcpy(o->buf, p, k);
+				o->len = k;
+				ofile_flush(o);
+				p += k;
+				n -= k;
+			}
+			return;
+		}
+	}
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
+}
+
+static void ofile_puts(struct ofile *o, const char *s)
+{
+	ofile_put(o, s, strlen(s));
+}
+
+/* Flush and close; 0, or -1 with err set. Always releases o. */
+static int ofile_close(struct ofile *o, struct aedb_err *err)
+{
+	int ret = 0;
+
+	if (o->fd < 0)
+		return 0;
+	ofile_flush(o);
+	if (close(o->fd) != 0 && !o->bad)
+		o->bad = errno;
+	if (o->bad)
+		ret = aedb_err_set(err, "cannot write '%s': %s", o->path, strerror(o->bad));
+	free(o->buf);
+	free(o->path);
+	memset(o, 0, sizeof(*o));
+	o->fd = -1;
+	return ret;
+}
+
+/* the JSON escape of each byte: 0 (as is), a letter (\x), or 'u' (\u00XX) */
+static char json_escape(unsigned char c)
+{
+	switch (c) {
+	case '"': return '"';
+	case '\\': return '\\';
+	case '\n': return 'n';
+	case '\r': return 'r';
+	case '\t': return 't';
+	case '\b': return 'b';
+	case '\f': return 'f';
+	default: return c < 0x20 ? 'u' : 0;
+	}
+}
+
+/* a JSON string (NULL as ""), escaped as before: runs of plain bytes are
+ * copied at once */
+static void json_str(struct ofile *o, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)(s ? s : ""), *run = p;
+
+	ofile_put(o, "\"", 1);
+	for (; *p; p++) {
+		char e = (*p < 0x20 || *p == '"' || *p == '\\') ? json_escape(*p) : 0;
+		char u[6] = { '\\', 'u', '0', '0', 0, 0 };
+
+		if (!e)
+			continue;
+		ofile_put(o, (const char *)run, (size_t)(p - run));
+		run = p + 1;
+		if (e == 'u') {
+			u[4] = hex[*p >> 4];
+			u[5] = hex[*p & 15];
+			ofile_put(o, u, sizeof(u));
+		} else {
+			u[1] = e;
+			ofile_put(o, u, 2);
+		}
+	}
+	ofile_put(o, (const char *)run, (size_t)(p - run));
+	ofile_put(o, "\"", 1);
+}
+
+/* one row of _message_logs.sql: a log's lines of one category and item */
+struct msg_log {
+	char *cat, *aoi, *job, *task, *file; /* aoi, job, task, file may be NULL */
+	size_t aoi_n, file_n;
+	int64_t log_ref, item_id;
+	int item_null;
+};
+
+/* one line of a group of logs that sort equal (rare: merged by line, id) */
+struct msg_line {
+	int64_t line_no, id;
+	char *message;
+	const struct msg_log *log;
+};
+
+static char *col_dup(sqlite3_stmt *st, int i, size_t *n)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	size_t len = (size_t)sqlite3_column_bytes(st, i);
+	char *r;
+
+	if (n)
+		*n = len;
+	if (!t)
+		return NULL;
+	r = xmalloc(len + 1);
+	memcpy(r, t, len);
+	r[len] = '\0';
+	return r;
+}
+
+/* SQLite's BINARY collation, NULL first */
+static int cmp_bin(const char *a, size_t an, const char *b, size_t bn)
+{
+	int c;
+
+	if (!a || !b)
+		return (a != NULL) - (b != NULL);
+	c = memcmp(a, b, an < bn ? an : bn);
+	if (c)
+		return c;
+	return an < bn ? -1 : an > bn;
+}
+
+static int cmp_msg_key(const struct msg_log *a, const struct msg_log *b)
+{
+	int c = strcmp(a->cat, b->cat);
+
+	if (!c)
+		c = cmp_bin(a->aoi, a->aoi_n, b->aoi, b->aoi_n);
+	if (!c)
+		c = cmp_bin(a->file, a->file_n, b->file, b->file_n);
+	return c;
+}
+
+static int cmp_msg_log(const void *pa, const void *pb)
+{
+	const struct msg_log *a = pa, *b = pb;
+	int c = cmp_msg_key(a, b);
+
+	if (!c)
+		c = (a->log_ref > b->log_ref) - (a->log_ref < b->log_ref);
+	if (!c)
+		c = (a->item_id > b->item_id) - (a->item_id < b->item_id);
+	return c;
+}
+
+static int cmp_msg_line(const void *pa, const void *pb)
+{
+	const struct msg_line *a = pa, *b = pb;
+
+	if (a->line_no != b->line_no)
+		return a->line_no < b->line_no ? -1 : 1;
+	return (a->id > b->id) - (a->id < b->id);
+}
+
+static void msg_entry(struct ofile *o, int *first, const struct msg_log *g, const char *message)
+{
+	ofile_puts(o, *first ? "\n  {" : ",\n  {");
+	*first = 0;
+	ofile_puts(o, "\"aoi\": ");
+	json_str(o, g->aoi);
+	ofile_puts(o, ", \"job\": ");
+	json_str(o, g->job);
+	ofile_puts(o, ", \"task\": ");
+	json_str(o, g->task);
+	ofile_puts(o, ", \"file\": ");
+	json_str(o, g->file);
+	ofile_puts(o, ", \"message\": ");
+	json_str(o, message);
+	ofile_puts(o, "}");
+}
+
+static void bind_msg_log(sqlite3_stmt *lines, const struct msg_log *g)
+{
+	sqlite3_reset(lines);
+	sqlite3_bind_text(lines, sqlite3_bind_parameter_index(lines, ":category"), g->cat, -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_int64(lines, sqlite3_bind_parameter_index(lines, ":log"), g->log_ref);
+	if (g->item_null)
+		sqlite3_bind_null(lines, sqlite3_bind_parameter_index(lines, ":item"));
+	else
+		sqlite3_bind_int64(lines, sqlite3_bind_parameter_index(lines, ":item"), g->item_id);
+}
+
+/* job_errors.json and friends: written only when they have entries, in the
+ * order category, AOI, file, line number, finding id. The logs are sorted
+ * here (a few per item), then each log's lines come in line order from
+ * the finding_batch_log index: no sort of every line. */
 static int write_messages(struct aedb_db *db, int64_t batch_id, const char *dir, int *files,
 			  struct aedb_err *err)
 {
@@ -279,78 +515,216 @@ static int write_messages(struct aedb_db *db, int64_t batch_id, const char *dir,
 		{ "inundate_error", "inundate_errors.json" },
 		{ "ignorable", "ignorable_errors.json" },
 	};
-	sqlite3_stmt *st = NULL;
-	FILE *f = NULL;
-	char *path = NULL, *cur = NULL;
-	int rc, ret = -1, first = 1;
-	size_t k;
+	sqlite3_stmt *st = NULL, *lines = NULL;
+	struct msg_log *logs = NULL;
+	struct msg_line *merged = NULL;
+	size_t nlogs = 0, alloc = 0, nmerged = 0, amerged = 0, i, j, g, k;
+	struct ofile o = { .fd = -1 };
+	const char *cur = NULL;
+	int rc, ret = -1, first = 1, open_file = 0;
 
-	if (prepare_batch(db, sqlfile("_messages.sql"), batch_id, &st, err) < 0)
+	if (prepare_batch(db, sqlfile("_message_logs.sql"), batch_id, &st, err) < 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *cat = (const char *)sqlite3_column_text(st, 0);
+		struct msg_log *m;
 
-		if (!cur || strcmp(cur, cat) != 0) {
-			if (f) {
-				fputs("\n]\n", f);
-				if (close_checked(f, path, err) < 0) {
-					f = NULL;
-					goto out;
-				}
-				(*files)++;
-				f = NULL;
-			}
-			free(cur);
-			free(path);
-			cur = xstrdup(cat);
-			path = NULL;
-			for (k = 0; k < sizeof(map) / sizeof(map[0]); k++) {
-				if (strcmp(map[k].category, cat) == 0)
-					path = out_path(dir, map[k].file);
-			}
-			if (!path)
-				continue;
-			f = fopen(path, "w");
-			if (!f) {
-				aedb_err_set(err, "cannot create '%s': %s", path, strerror(errno));
-				goto out;
-			}
-			fputs("[", f);
-			first = 1;
+		if (nlogs == alloc) {
+			alloc = alloc ? alloc * 2 : 1024;
+			logs = xrealloc(logs, alloc * sizeof(*logs));
 		}
-		fputs(first ? "\n  {" : ",\n  {", f);
-		first = 0;
-		fputs("\"aoi\": ", f);
-		json_str(f, (const char *)sqlite3_column_text(st, 1));
-		fputs(", \"job\": ", f);
-		json_str(f, (const char *)sqlite3_column_text(st, 2));
-		fputs(", \"task\": ", f);
-		json_str(f, (const char *)sqlite3_column_text(st, 3));
-		fputs(", \"file\": ", f);
-		json_str(f, (const char *)sqlite3_column_text(st, 4));
-		fputs(", \"message\": ", f);
-		json_str(f, (const char *)sqlite3_column_text(st, 5));
-		fputs("}", f);
+		m = &logs[nlogs++];
+		m->cat = col_dup(st, 0, NULL);
+		m->aoi = col_dup(st, 1, &m->aoi_n);
+		m->job = col_dup(st, 2, NULL);
+		m->task = col_dup(st, 3, NULL);
+		m->file = col_dup(st, 4, &m->file_n);
+		m->log_ref = sqlite3_column_int64(st, 5);
+		m->item_null = sqlite3_column_type(st, 6) == SQLITE_NULL;
+		m->item_id = sqlite3_column_int64(st, 6);
+		if (!m->cat)
+			m->cat = xstrdup("");
 	}
 	if (rc != SQLITE_DONE) {
 		db_err(db, err, "cannot read the findings");
 		goto out;
 	}
-	if (f) {
-		fputs("\n]\n", f);
-		rc = close_checked(f, path, err);
-		f = NULL;
-		if (rc < 0)
+	if (nlogs)
+		qsort(logs, nlogs, sizeof(*logs), cmp_msg_log);
+	if (prepare_batch(db, sqlfile("_message_lines.sql"), batch_id, &lines, err) < 0)
+		goto out;
+
+	for (g = 0; g < nlogs; g = j) {
+		for (j = g + 1; j < nlogs && cmp_msg_key(&logs[g], &logs[j]) == 0; j++)
+			;
+		if (!cur || strcmp(cur, logs[g].cat) != 0) {
+			if (open_file) {
+				ofile_puts(&o, "\n]\n");
+				open_file = 0;
+				if (ofile_close(&o, err) < 0)
+					goto out;
+				(*files)++;
+			}
+			cur = logs[g].cat;
+			for (k = 0; k < sizeof(map) / sizeof(map[0]); k++) {
+				if (strcmp(map[k].category, cur) == 0) {
+					if (ofile_open(&o, out_path(dir, map[k].file), err) < 0)
+						goto out;
+					open_file = 1;
+					ofile_puts(&o, "[");
+					first = 1;
+				}
+			}
+		}
+		if (!open_file)
+			continue;
+		if (j == g + 1) {
+			/* the usual case: one log, its lines in order */
+			bind_msg_log(lines, &logs[g]);
+			while ((rc = sqlite3_step(lines)) == SQLITE_ROW)
+				msg_entry(&o, &first, &logs[g], (const char *)sqlite3_column_text(lines, 2));
+			if (rc != SQLITE_DONE) {
+				db_err(db, err, "cannot read the findings");
+				goto out;
+			}
+			continue;
+		}
+		/* logs with the same AOI and file: their lines merged by line, id */
+		nmerged = 0;
+		for (i = g; i < j; i++) {
+			bind_msg_log(lines, &logs[i]);
+			while ((rc = sqlite3_step(lines)) == SQLITE_ROW) {
+				if (nmerged == amerged) {
+					amerged = amerged ? amerged * 2 : 64;
+					merged = xrealloc(merged, amerged * sizeof(*merged));
+				}
+				merged[nmerged].line_no = sqlite3_column_int64(lines, 0);
+				merged[nmerged].id = sqlite3_column_int64(lines, 1);
+				merged[nmerged].message = col_dup(lines, 2, NULL);
+				merged[nmerged].log = &logs[i];
+				nmerged++;
+			}
+			if (rc != SQLITE_DONE) {
+				db_err(db, err, "cannot read the findings");
+				goto out;
+			}
+		}
+		qsort(merged, nmerged, sizeof(*merged), cmp_msg_line);
+		for (i = 0; i < nmerged; i++) {
+			msg_entry(&o, &first, merged[i].log, merged[i].message);
+			free(merged[i].message);
+			merged[i].message = NULL;
+		}
+		nmerged = 0;
+	}
+	if (open_file) {
+		ofile_puts(&o, "\n]\n");
+		open_file = 0;
+		if (ofile_close(&o, err) < 0)
 			goto out;
 		(*files)++;
 	}
 	ret = 0;
 out:
-	if (f)
-		fclose(f);
-	free(path);
-	free(cur);
+	if (o.fd >= 0) {
+		struct aedb_err ignore = AEDB_ERR_INIT;
+
+		ofile_close(&o, &ignore);
+	}
+	for (i = 0; i < nmerged; i++)
+		free(merged[i].message);
+	free(merged);
+	for (i = 0; i < nlogs; i++) {
+		free(logs[i].cat);
+		free(logs[i].aoi);
+		free(logs[i].job);
+		free(logs[i].task);
+		free(logs[i].file);
+	}
+	free(logs);
+	sqlite3_finalize(lines);
 	sqlite3_finalize(st);
+	return ret;
+}
+
+/* --- stage_runtimes.csv --- */
+
+static int cmp_double(const void *pa, const void *pb)
+{
+	double a = *(const double *)pa, b = *(const double *)pb;
+
+	return (a > b) - (a < b);
+}
+
+static int runtime_row(struct aedb_db *db, sqlite3_stmt *row, const char *job, double *v,
+		       int64_t n, FILE *out, struct aedb_err *err)
+{
+	int rc;
+
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	sqlite3_reset(row);
+	sqlite3_bind_text(row, sqlite3_bind_parameter_index(row, ":job"), job, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(row, sqlite3_bind_parameter_index(row, ":count"), n);
+	/* nearest rank: the median is the lower one, rank (n + 1) / 2 */
+	sqlite3_bind_double(row, sqlite3_bind_parameter_index(row, ":median"), v[(n + 1) / 2 - 1]);
+	sqlite3_bind_double(row, sqlite3_bind_parameter_index(row, ":p90"), v[(9 * n + 9) / 10 - 1]);
+	sqlite3_bind_double(row, sqlite3_bind_parameter_index(row, ":max"), v[n - 1]);
+	rc = sqlite3_step(row);
+	if (rc != SQLITE_ROW)
+		return db_err(db, err, "cannot format the runtimes");
+	csv_row(out, row);
+	return 0;
+}
+
+/* stage_runtimes.csv: the result of sql/reports/stage_runtimes.sql (the
+ * definition), computed from the runtimes read in job order: each job's
+ * runtimes sorted here rather than a window sort of every allocation in
+ * SQL. SQLite still rounds and formats the numbers. */
+static int write_runtimes(struct aedb_db *db, int64_t batch_id, FILE *out, struct aedb_err *err)
+{
+	sqlite3_stmt *st = NULL, *row = NULL;
+	double *v = NULL;
+	size_t alloc = 0;
+	int64_t n = 0;
+	char *job = NULL;
+	int rc, ret = -1;
+
+	if (db_prepare(db, sqlfile("_runtime_row.sql"), &row, err) < 0)
+		return -1;
+	csv_header(out, row);
+	if (prepare_batch(db, sqlfile("_runtimes.sql"), batch_id, &st, err) < 0)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *parent = (const char *)sqlite3_column_text(st, 0);
+
+		if (!parent)
+			parent = "";
+		if (job && strcmp(job, parent) != 0) {
+			if (runtime_row(db, row, job, v, n, out, err) < 0)
+				goto out;
+			n = 0;
+		}
+		if (!job || n == 0) {
+			free(job);
+			job = xstrdup(parent);
+		}
+		if ((size_t)n == alloc) {
+			alloc = alloc ? alloc * 2 : 4096;
+			v = xrealloc(v, alloc * sizeof(*v));
+		}
+		v[n++] = sqlite3_column_double(st, 1);
+	}
+	if (rc != SQLITE_DONE) {
+		db_err(db, err, "cannot read the runtimes");
+		goto out;
+	}
+	if (n > 0 && runtime_row(db, row, job, v, n, out, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	free(job);
+	free(v);
+	sqlite3_finalize(st);
+	sqlite3_finalize(row);
 	return ret;
 }
 
@@ -429,7 +803,8 @@ static void judge_compat(const struct lists *L, struct final_sets *F)
 	sset_release(&real_errors);
 }
 
-/* The default: the item_outcome view decides; the run list is the items. */
+/* The default: the item_outcome view decides (its outcome column, from
+ * item_class, which is all the lists need); the run list is the items. */
 static int judge_default(struct aedb_db *db, int64_t batch_id, const struct lists *L,
 			 struct final_sets *F, struct aedb_err *err)
 {
@@ -437,7 +812,7 @@ static int judge_default(struct aedb_db *db, int64_t batch_id, const struct list
 	struct sset real_errors = { 0 };
 	int rc;
 
-	if (prepare_batch(db, "SELECT item, outcome FROM item_outcome WHERE batch_id = :batch",
+	if (prepare_batch(db, "SELECT item, outcome FROM item_class WHERE batch_id = :batch",
 			  batch_id, &st, err) < 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -530,7 +905,9 @@ int report_write(struct aedb_db *db, int64_t batch_id, const char *out_dir, int 
 			free(path);
 			goto out;
 		}
-		if (report_csv(db, aedb_sqlfiles[i].text, batch_id, f, err) < 0) {
+		if ((strcmp(name, "stage_runtimes.sql") == 0
+			     ? write_runtimes(db, batch_id, f, err)
+			     : report_csv(db, aedb_sqlfiles[i].text, batch_id, f, err)) < 0) {
 			aedb_err_prefix(err, "report %s", name);
 			fclose(f);
 			free(path);
