@@ -10,7 +10,7 @@
 
 #include "cmd.h"
 #include "engine/aoi.h"
-#include "engine/limits.h"
+#include "engine/caps.h"
 #include "engine/util.h"
 
 static int run(int argc, char **argv, const struct aedb_ctx *ctx);

@@ -23,7 +23,7 @@
 #include "geom.h"
 #include "gpkg.h"
 #include "http.h"
-#include "limits.h"
+#include "caps.h"
 #include "s3.h"
 #include "stac.h"
 #include "util.h"

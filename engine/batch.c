@@ -312,12 +312,12 @@ int journal_add(struct aedb_db *db, int64_t batch_id, const char *level, const c
 	int n, ret;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vasprintf(&msg, fmt, ap);
 	va_end(ap);
-	msg = xmalloc(n > 0 ? (size_t)n + 1 : 1);
-	va_start(ap, fmt);
-	vsnprintf(msg, n > 0 ? (size_t)n + 1 : 1, fmt, ap);
-	va_end(ap);
+	if (n < 0) {
+		free(text);
+		return aedb_err_set(err, "out of memory writing the journal");
+	}
 	if (db_prepare(db,
 		       "INSERT INTO journal (batch_id, at, level, kind, message, data) "
 		       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

@@ -18,7 +18,7 @@
 
 #include "aedb-config.h"
 #include "db.h"
-#include "limits.h"
+#include "caps.h"
 #include "util.h"
 
 const char *db_default_path(const char *flag_value)

@@ -3,7 +3,7 @@
 #ifndef AEDB_ERR_H
 #define AEDB_ERR_H
 
-#include "limits.h"
+#include "caps.h"
 
 enum aedb_err_kind {
 	AEDB_E_NONE = 0,

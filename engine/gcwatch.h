@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "db.h"
-#include "limits.h"
+#include "caps.h"
 #include "nomad.h"
 
 #define GCWATCH_GAUGE "nomad.runtime.alloc_bytes"

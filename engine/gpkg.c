@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "gpkg.h"
-#include "limits.h"
+#include "caps.h"
 #include "util.h"
 
 static const char wgs84_wkt[] =

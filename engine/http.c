@@ -13,7 +13,7 @@
 
 #include "aedb-config.h"
 #include "http.h"
-#include "limits.h"
+#include "caps.h"
 #include "util.h"
 
 struct http_client {

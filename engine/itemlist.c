@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "itemlist.h"
-#include "limits.h"
+#include "caps.h"
 #include "util.h"
 
 #define MAX_PROBLEMS_SHOWN 50

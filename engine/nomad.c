@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "buf.h"
-#include "limits.h"
+#include "caps.h"
 #include "nomad.h"
 #include "util.h"
 

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 
 #include "classify.h"
-#include "limits.h"
+#include "caps.h"
 #include "report.h"
 #include "tracker.h"
 #include "util.h"

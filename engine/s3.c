@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "limits.h"
+#include "caps.h"
 #include "s3.h"
 #include "util.h"
 

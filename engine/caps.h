@@ -1,7 +1,8 @@
-/* Every cap on a growable buffer or an input, named in one place. Hitting a
+/* Every cap on a growable buffer or an input, named in one place (caps.h,
+ * not limits.h, so it can never stand in for <limits.h>). Hitting a
  * cap is an error with a message, never a silent truncation. */
-#ifndef AEDB_LIMITS_H
-#define AEDB_LIMITS_H
+#ifndef AEDB_CAPS_H
+#define AEDB_CAPS_H
 
 #define AEDB_ERR_MAX 1024                   /* one error message */
 #define AEDB_HTTP_BODY_MAX (64u << 20)      /* one HTTP response body held in memory */
