@@ -24,6 +24,8 @@ struct http_client {
 
 struct xfer {
 	CURL *curl;
+	const volatile sig_atomic_t *abort_flag; /* when the request is abortable */
+	int ticked_out;
 	const struct http_request *req;
 	struct http_response *resp;
 	struct aedb_err cap_err;
@@ -202,13 +204,19 @@ static int on_seek(void *userdata, curl_off_t offset, int origin)
 static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 		       curl_off_t ulnow)
 {
-	const volatile sig_atomic_t *flag = userdata;
+	struct xfer *x = userdata;
 
 	(void)dltotal;
 	(void)dlnow;
 	(void)ultotal;
 	(void)ulnow;
-	return *flag ? 1 : 0;
+	if (x->abort_flag && *x->abort_flag)
+		return 1;
+	if (x->req->tick && x->req->tick(x->req->tick_ctx)) {
+		x->ticked_out = 1;
+		return 1;
+	}
+	return 0;
 }
 
 static enum http_failure classify(CURLcode rc, CURL *curl)
@@ -262,7 +270,12 @@ static void setup(struct http_client *c, const struct http_request *req, struct 
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms ? req->timeout_ms : c->opts.timeout_ms);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+			 req->timeout_ms < 0 ? 0L : req->timeout_ms ? req->timeout_ms : c->opts.timeout_ms);
+	if (req->idle_ms > 0) {
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (req->idle_ms + 999) / 1000);
+	}
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
@@ -285,10 +298,11 @@ static void setup(struct http_client *c, const struct http_request *req, struct 
 	}
 	if (req->path_as_is)
 		curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
-	if (req->abortable && c->opts.abort_flag) {
+	x->abort_flag = req->abortable ? c->opts.abort_flag : NULL;
+	if (x->abort_flag || req->tick) {
 		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-		curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)c->opts.abort_flag);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
 	}
 	if (req->aws_sigv4) {
 		curl_easy_setopt(h, CURLOPT_AWS_SIGV4, req->aws_sigv4);

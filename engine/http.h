@@ -40,7 +40,8 @@ struct http_request {
 	const char *const *headers;   /* NULL-terminated "Name: value" lines, or NULL */
 	const void *body;             /* request body, or NULL */
 	size_t body_len;
-	long timeout_ms;              /* 0: the client's default */
+	long timeout_ms;              /* 0: the client's default; < 0: none */
+	long idle_ms;                 /* > 0: end the transfer after this long without a byte */
 	size_t max_body;              /* cap on the buffered response; 0: AEDB_HTTP_BODY_MAX */
 	/* SigV4 signing by curl (S3): "aws:amz:REGION:s3" plus the key pair.
 	 * The secret is handed to curl only; it never enters a message. */
@@ -49,6 +50,10 @@ struct http_request {
 	const char *aws_secret;
 	int path_as_is;               /* do not squash "./" and "../" in the path */
 	int abortable;                /* may be cut short by the client's abort_flag */
+	/* Called about once a second while the transfer runs (also when no byte
+	 * arrives); a non-zero return ends it (HTTP_FAIL_LOCAL). */
+	int (*tick)(void *ctx);
+	void *tick_ctx;
 	/* Stream a 2xx response body here instead of buffering it (an error
 	 * body is still buffered, for the message). Return 0 to go on, -1 to
 	 * abort the transfer (HTTP_FAIL_LOCAL). */

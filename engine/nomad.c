@@ -564,8 +564,9 @@ fail:
 }
 
 static enum nomad_rc stream_url(struct nomad *n, const char *url, const char *what,
-				int (*sink)(void *ctx, const char *data, size_t len), void *ctx,
-				long timeout_ms, int abortable, struct aedb_err *err)
+				int (*sink)(void *ctx, const char *data, size_t len),
+				int (*tick)(void *ctx), void *ctx, long timeout_ms, long idle_ms,
+				int abortable, struct aedb_err *err)
 {
 	const char *headers[2] = { n->token_header, NULL };
 	struct http_request req = { 0 };
@@ -573,9 +574,12 @@ static enum nomad_rc stream_url(struct nomad *n, const char *url, const char *wh
 	req.method = "GET";
 	req.url = url;
 	req.headers = headers;
-	req.timeout_ms = timeout_ms;
+	req.timeout_ms = timeout_ms ? timeout_ms : -1;
+	req.idle_ms = idle_ms;
 	req.sink = sink;
 	req.sink_ctx = ctx;
+	req.tick = tick;
+	req.tick_ctx = ctx;
 	req.abortable = abortable;
 	if (http_do(n->http, &req, &n->resp, err) < 0) {
 		aedb_err_prefix(err, "Nomad at %s", n->addr);
@@ -587,15 +591,16 @@ static enum nomad_rc stream_url(struct nomad *n, const char *url, const char *wh
 }
 
 enum nomad_rc nomad_stream(struct nomad *n, const char *path,
-			   int (*sink)(void *ctx, const char *data, size_t len), void *ctx,
-			   long timeout_ms, struct aedb_err *err)
+			   int (*sink)(void *ctx, const char *data, size_t len),
+			   int (*tick)(void *ctx), void *ctx, long timeout_ms, long idle_ms,
+			   struct aedb_err *err)
 {
 	struct buf url;
 	enum nomad_rc rc = NOMAD_BAD_REPLY;
 
 	buf_init(&url, AEDB_URL_MAX, "Nomad URL");
 	if (build_url(n, &url, path, NULL, err) == 0)
-		rc = stream_url(n, buf_str(&url), path, sink, ctx, timeout_ms, 1, err);
+		rc = stream_url(n, buf_str(&url), path, sink, tick, ctx, timeout_ms, idle_ms, 1, err);
 	buf_release(&url);
 	return rc;
 }
@@ -613,7 +618,7 @@ enum nomad_rc nomad_logs(struct nomad *n, const char *alloc_id, const char *task
 	    http_escape(&url, task, 0, err) == 0 &&
 	    buf_printf(&url, err, "&type=%s&plain=true&origin=start&offset=0&namespace=", type) == 0 &&
 	    http_escape(&url, n->ns, 0, err) == 0)
-		rc = stream_url(n, buf_str(&url), "logs", sink, ctx, 120000, 0, err);
+		rc = stream_url(n, buf_str(&url), "logs", sink, NULL, ctx, 120000, 0, 0, err);
 	buf_release(&url);
 	return rc;
 }

@@ -85,12 +85,16 @@ enum nomad_rc nomad_get_job(struct nomad *n, const char *job, const char *suffix
 			    struct aedb_err *err);
 
 /* GET path and hand the 2xx body to sink as it arrives (the event stream).
- * NOMAD_OK when the server ended the stream; the sink returning -1 ends it
- * too (the call then returns NOMAD_TRANSIENT; the caller knows why). A
+ * timeout_ms (0: none) bounds the whole request, idle_ms (0: none) the time
+ * without any byte; either ends it with NOMAD_TRANSIENT. NOMAD_OK when the
+ * server ended the stream; the sink returning -1, or tick (called about
+ * once a second, may be NULL) returning non-zero, ends it too (the call
+ * then returns NOMAD_TRANSIENT; the caller knows why). A
  * non-2xx reply is classified as for nomad_get. The request is abortable. */
 enum nomad_rc nomad_stream(struct nomad *n, const char *path,
-			   int (*sink)(void *ctx, const char *data, size_t len), void *ctx,
-			   long timeout_ms, struct aedb_err *err);
+			   int (*sink)(void *ctx, const char *data, size_t len),
+			   int (*tick)(void *ctx), void *ctx, long timeout_ms, long idle_ms,
+			   struct aedb_err *err);
 
 /* A task's log stream (type "stdout" or "stderr") of an allocation, plain
  * text from the start, into sink. NOMAD_NOT_FOUND (with Nomad's text in

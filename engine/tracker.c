@@ -24,6 +24,7 @@
  * recorded as unavailable with Nomad's reason. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,7 +44,7 @@
 #define LOG_RETRIES 5
 #define STREAM_LINE_MAX (64u << 20)
 #define CHECK_EVERY_NS (1000000000LL)
-#define STREAM_SPAN_MS 5000
+#define STREAM_IDLE_MS 45000
 
 static const char *const default_parents[] = {
 	"pipeline", "hand_inundator", "fim_mosaicker", "agreement_maker", NULL,
@@ -64,6 +65,8 @@ struct tracker {
 	uint64_t last_index;
 	int first_batch;        /* no event batch seen yet on this connection */
 	int stream_data;        /* this connection delivered something */
+	int server_closed;      /* the server ended the last connection */
+	struct log_worker *logs; /* the log capture thread, or NULL */
 	int done;
 	int failed;             /* an error inside the stream sink */
 	struct aedb_err sink_err;
@@ -701,24 +704,42 @@ static int classify_captured(struct tracker *t, int64_t alloc_ref, const char *t
 	return classify_file(t->classifier, log_id, path, err);
 }
 
-static int capture_one(struct tracker *t, int64_t alloc_ref, int64_t job_ref, const char *job_id,
-		       const char *alloc_id, const char *task, const char *stream,
-		       struct aedb_err *err)
+/* One pending log: where it goes, and what fetching it gave. */
+struct log_job {
+	int64_t alloc_ref, job_ref;
+	char *alloc_id, *job_id, *task, *stream;
+	char *rel;          /* path under log_dir once captured, else NULL */
+	char *reason;       /* why it is unavailable, else NULL */
+	int64_t size;
+	int truncated;
+	int fetched;        /* 0: not tried (stopping), leave it pending */
+};
+
+/* Fetch one log into its file (no database writes: the caller records the
+ * whole batch in one transaction). rels_taken: paths given to earlier logs
+ * of the same batch. Returns -1 only for local failures (file system). */
+static int fetch_log(struct tracker *t, struct log_job *lj, char **rels_taken, size_t ntaken,
+		     struct aedb_err *err)
 {
 	struct aedb_err lerr = AEDB_ERR_INIT;
 	struct log_sink sink = { NULL, 0, 0, 0 };
-	char *rel = NULL, *full = NULL, *tmp = NULL, *dir = NULL;
+	char *full = NULL, *tmp = NULL, *dir = NULL;
 	enum nomad_rc rc;
-	int ret = -1, tries;
+	size_t i;
+	int ret = -1, tries, taken;
 
-	rel = xasprintf("%s/%s/%s.%s.0", t->cfg->batch_name, job_id, task, stream);
-	if (path_taken(t, rel, alloc_ref)) {
+	lj->rel = xasprintf("%s/%s/%s.%s.0", t->cfg->batch_name, lj->job_id, lj->task, lj->stream);
+	taken = path_taken(t, lj->rel, lj->alloc_ref);
+	for (i = 0; i < ntaken && !taken; i++)
+		taken = rels_taken[i] && strcmp(rels_taken[i], lj->rel) == 0;
+	if (taken) {
 		/* a rescheduled job's second allocation: the operators' layout has
 		 * one folder per job, so later allocations get a folder of their own */
-		free(rel);
-		rel = xasprintf("%s/%s/%s/%s.%s.0", t->cfg->batch_name, job_id, alloc_id, task, stream);
+		free(lj->rel);
+		lj->rel = xasprintf("%s/%s/%s/%s.%s.0", t->cfg->batch_name, lj->job_id, lj->alloc_id,
+				    lj->task, lj->stream);
 	}
-	full = xasprintf("%s/%s", t->cfg->log_dir, rel);
+	full = xasprintf("%s/%s", t->cfg->log_dir, lj->rel);
 	tmp = xasprintf("%s.tmp", full);
 	dir = xstrdup(full);
 	*strrchr(dir, '/') = '\0';
@@ -736,7 +757,7 @@ static int capture_one(struct tracker *t, int64_t alloc_ref, int64_t job_ref, co
 		sink.written = 0;
 		sink.truncated = 0;
 		sink.cap = t->cfg->log_cap ? t->cfg->log_cap : TRACKER_LOG_CAP;
-		rc = nomad_logs(t->api, alloc_id, task, stream, log_write, &sink, &lerr);
+		rc = nomad_logs(t->api, lj->alloc_id, lj->task, lj->stream, log_write, &sink, &lerr);
 		if (fclose(sink.f) != 0 && rc == NOMAD_OK)
 			rc = NOMAD_BAD_REPLY;
 		if (rc == NOMAD_OK || sink.truncated)
@@ -744,9 +765,11 @@ static int capture_one(struct tracker *t, int64_t alloc_ref, int64_t job_ref, co
 		if (rc == NOMAD_NOT_FOUND || rc == NOMAD_REFUSED || tries + 1 >= LOG_RETRIES ||
 		    stopping(t)) {
 			unlink(tmp);
-			t->st.logs_unavailable++;
-			ret = log_row(t, alloc_ref, job_ref, task, stream, "captured", "unavailable",
-				      NULL, -1, 0, lerr.msg, err);
+			free(lj->rel);
+			lj->rel = NULL;
+			lj->reason = xstrdup(lerr.msg);
+			lj->fetched = 1;
+			ret = 0;
 			goto out;
 		}
 		nap(t, 200000000LL << tries);
@@ -755,16 +778,36 @@ static int capture_one(struct tracker *t, int64_t alloc_ref, int64_t job_ref, co
 		aedb_err_set(err, "cannot rename '%s': %s", tmp, strerror(errno));
 		goto out;
 	}
-	t->st.logs++;
-	ret = log_row(t, alloc_ref, job_ref, task, stream, "captured", "captured", rel,
-		      (int64_t)sink.written, sink.truncated, NULL, err);
-	if (ret == 0)
-		ret = classify_captured(t, alloc_ref, task, stream, full, err);
+	lj->size = (int64_t)sink.written;
+	lj->truncated = sink.truncated;
+	lj->fetched = 1;
+	ret = 0;
 out:
-	free(rel);
 	free(full);
 	free(tmp);
 	free(dir);
+	return ret;
+}
+
+/* Record a fetched log (inside the caller's transaction) and classify it. */
+static int record_log(struct tracker *t, const struct log_job *lj, struct aedb_err *err)
+{
+	char *full;
+	int ret;
+
+	if (!lj->rel) {
+		t->st.logs_unavailable++;
+		return log_row(t, lj->alloc_ref, lj->job_ref, lj->task, lj->stream, "captured",
+			       "unavailable", NULL, -1, 0, lj->reason, err);
+	}
+	t->st.logs++;
+	ret = log_row(t, lj->alloc_ref, lj->job_ref, lj->task, lj->stream, "captured", "captured",
+		      lj->rel, lj->size, lj->truncated, NULL, err);
+	if (ret < 0)
+		return -1;
+	full = xasprintf("%s/%s", t->cfg->log_dir, lj->rel);
+	ret = classify_captured(t, lj->alloc_ref, lj->task, lj->stream, full, err);
+	free(full);
 	return ret;
 }
 
@@ -812,15 +855,20 @@ static int queue_logs(struct tracker *t, int64_t alloc_ref, int64_t job_ref, con
 	return ret;
 }
 
-/* Fetch every pending log of the batch, outside any transaction. */
+#define LOG_BATCH 64
+
+/* Fetch every pending log of the batch: a batch of logs is fetched into
+ * files outside any transaction, then recorded and classified in one
+ * transaction (few commits, so the tracker's other connection rarely waits).
+ * Returns the number of logs recorded, or -1. */
 static int capture_pending(struct tracker *t, struct aedb_err *err)
 {
+	int done = 0;
+
 	for (;;) {
+		struct log_job jobs[LOG_BATCH];
+		char *rels[LOG_BATCH];
 		sqlite3_stmt *st = NULL;
-		struct {
-			int64_t alloc_ref, job_ref;
-			char *alloc_id, *job_id, *task, *stream;
-		} rows[64];
 		size_t n = 0, i;
 		int ret = 0;
 
@@ -831,30 +879,122 @@ static int capture_pending(struct tracker *t, struct aedb_err *err)
 			       &st, err) < 0)
 			return -1;
 		sqlite3_bind_int64(st, 1, t->batch_id);
-		while (n < 64 && sqlite3_step(st) == SQLITE_ROW) {
-			rows[n].alloc_ref = sqlite3_column_int64(st, 0);
-			rows[n].job_ref = sqlite3_column_int64(st, 1);
-			rows[n].alloc_id = xstrdup((const char *)sqlite3_column_text(st, 2));
-			rows[n].job_id = xstrdup((const char *)sqlite3_column_text(st, 3));
-			rows[n].task = xstrdup((const char *)sqlite3_column_text(st, 4));
-			rows[n].stream = xstrdup((const char *)sqlite3_column_text(st, 5));
+		while (n < LOG_BATCH && sqlite3_step(st) == SQLITE_ROW) {
+			memset(&jobs[n], 0, sizeof(jobs[n]));
+			jobs[n].alloc_ref = sqlite3_column_int64(st, 0);
+			jobs[n].job_ref = sqlite3_column_int64(st, 1);
+			jobs[n].alloc_id = xstrdup((const char *)sqlite3_column_text(st, 2));
+			jobs[n].job_id = xstrdup((const char *)sqlite3_column_text(st, 3));
+			jobs[n].task = xstrdup((const char *)sqlite3_column_text(st, 4));
+			jobs[n].stream = xstrdup((const char *)sqlite3_column_text(st, 5));
 			n++;
 		}
 		sqlite3_finalize(st);
+		for (i = 0; i < n && ret == 0 && !stopping(t); i++) {
+			ret = fetch_log(t, &jobs[i], rels, i, err);
+			rels[i] = jobs[i].rel;
+		}
+		for (; i < n; i++)
+			rels[i] = NULL;
+		if (ret == 0 && n > 0) {
+			ret = db_begin(t->db, err);
+			for (i = 0; i < n && ret == 0; i++) {
+				if (jobs[i].fetched) {
+					ret = record_log(t, &jobs[i], err);
+					done++;
+				}
+			}
+			if (ret == 0)
+				ret = db_commit(t->db, err);
+			if (ret < 0)
+				db_rollback(t->db);
+		}
 		for (i = 0; i < n; i++) {
-			if (ret == 0 && !stopping(t))
-				ret = capture_one(t, rows[i].alloc_ref, rows[i].job_ref, rows[i].job_id,
-						  rows[i].alloc_id, rows[i].task, rows[i].stream, err);
-			free(rows[i].alloc_id);
-			free(rows[i].job_id);
-			free(rows[i].task);
-			free(rows[i].stream);
+			free(jobs[i].alloc_id);
+			free(jobs[i].job_id);
+			free(jobs[i].task);
+			free(jobs[i].stream);
+			free(jobs[i].rel);
+			free(jobs[i].reason);
 		}
 		if (ret < 0)
 			return -1;
-		if (n < 64 || stopping(t))
-			return 0;
+		if (n < LOG_BATCH || stopping(t))
+			return done;
 	}
+}
+
+/* --- the log worker ---
+ *
+ * Log capture runs in a thread of its own, with its own connection, HTTP
+ * handle and classifier, so fetching and classifying logs never holds up
+ * the reading of the event stream (a reader that falls too far behind
+ * loses its subscription). It works through the pending log rows until
+ * the tracker says it is done and none is left. */
+
+struct log_worker {
+	pthread_t thread;
+	struct tracker lt;      /* the worker's own connection, client, classifier */
+	volatile int quit;      /* set by the tracker when it is done */
+	int started;
+	int rc;
+	struct aedb_err err;
+};
+
+static void *log_worker_main(void *arg)
+{
+	struct log_worker *w = arg;
+
+	while (!stopping(&w->lt)) {
+		int n = capture_pending(&w->lt, &w->err);
+
+		if (n < 0) {
+			w->rc = -1;
+			break;
+		}
+		if (n == 0) {
+			if (w->quit)
+				break;
+			aedb_sleep_ns(50000000);
+		}
+	}
+	return NULL;
+}
+
+static int log_worker_start(struct tracker *t, struct log_worker *w, struct aedb_err *err)
+{
+	memset(w, 0, sizeof(*w));
+	w->lt.cfg = t->cfg;
+	w->lt.batch_id = t->batch_id;
+	if (db_open(t->cfg->db_path, DB_OPEN_RELAXED, &w->lt.db, err) < 0 ||
+	    nomad_open(t->cfg->nomad, &w->lt.api, err) < 0 ||
+	    classify_open(w->lt.db, &w->lt.classifier, err) < 0)
+		return -1;
+	if (pthread_create(&w->thread, NULL, log_worker_main, w) != 0)
+		return aedb_err_set(err, "cannot start the log capture thread");
+	w->started = 1;
+	return 0;
+}
+
+/* Stop the worker (it finishes the logs pending now unless stopping) and
+ * release it; -1 with err when it failed. */
+static int log_worker_stop(struct log_worker *w, struct aedb_err *err)
+{
+	int rc = 0;
+
+	if (w->started) {
+		w->quit = 1;
+		pthread_join(w->thread, NULL);
+		if (w->rc < 0) {
+			*err = w->err;
+			rc = -1;
+		}
+	}
+	classify_free(w->lt.classifier);
+	nomad_close(w->lt.api);
+	db_close(w->lt.db);
+	memset(w, 0, sizeof(*w));
+	return rc;
 }
 
 /* --- reading from Nomad --- */
@@ -1158,9 +1298,7 @@ static int full_scan(struct tracker *t, int live_only, struct aedb_err *err)
 		if (rc != 0)
 			return rc;
 	}
-	if (check_unlisted(t, started, live_only, err) < 0)
-		return -1;
-	return capture_pending(t, err);
+	return check_unlisted(t, started, live_only, err) < 0 ? -1 : 0;
 }
 
 /* --- ending --- */
@@ -1280,6 +1418,15 @@ static int periodic(struct tracker *t, struct aedb_err *err)
 		if (batch_lock_heartbeat(t->db, t->batch_id, t->lock_token, err) < 0)
 			return -1;
 	}
+	if (t->logs && t->logs->rc < 0) {
+		*err = t->logs->err;
+		return -1;
+	}
+	if (t->logs) {
+		t->st.logs = __atomic_load_n(&t->logs->lt.st.logs, __ATOMIC_RELAXED);
+		t->st.logs_unavailable = __atomic_load_n(&t->logs->lt.st.logs_unavailable,
+							 __ATOMIC_RELAXED);
+	}
 	d = check_done(t, err);
 	if (d < 0)
 		return -1;
@@ -1289,6 +1436,8 @@ static int periodic(struct tracker *t, struct aedb_err *err)
 
 /* --- the event stream --- */
 
+/* One line of the stream: a heartbeat or an event batch, recorded in the
+ * caller's transaction. */
 static int handle_line(struct tracker *t, const char *text, size_t len, struct aedb_err *err)
 {
 	cJSON *msg = cJSON_ParseWithLength(text, len), *events, *ev;
@@ -1317,10 +1466,6 @@ static int handle_line(struct tracker *t, const char *text, size_t len, struct a
 		cJSON_Delete(msg); /* replayed after a reconnect */
 		return 0;
 	}
-	if (db_begin(t->db, err) < 0) {
-		cJSON_Delete(msg);
-		return -1;
-	}
 	cJSON_ArrayForEach(ev, events) {
 		const char *topic = jstr(ev, "Topic");
 		const cJSON *payload = cJSON_GetObjectItemCaseSensitive(ev, "Payload");
@@ -1347,42 +1492,63 @@ static int handle_line(struct tracker *t, const char *text, size_t len, struct a
 		t->last_index = index;
 		ret = save_cursor(t, "events", err);
 	}
-	if (ret == 0)
-		ret = db_commit(t->db, err);
-	else
-		db_rollback(t->db);
 	cJSON_Delete(msg);
 	return ret;
 }
 
+/* The stream's bytes as they arrive: every complete line of this chunk is
+ * recorded in one transaction (with the cursor), so a busy stream costs
+ * few commits. */
 static int on_stream(void *ctx, const char *data, size_t len)
 {
 	struct tracker *t = ctx;
 	size_t i, start = 0;
+	int in_tx = 0;
 
 	t->stream_data = 1;
 	for (i = 0; i < len; i++) {
 		if (data[i] != '\n')
 			continue;
-		if (buf_append(&t->line, data + start, i - start, &t->sink_err) < 0 ||
-		    handle_line(t, buf_str(&t->line), t->line.len, &t->sink_err) < 0) {
+		if ((!in_tx && db_begin(t->db, &t->sink_err) < 0) ||
+		    buf_append(&t->line, data + start, i - start, &t->sink_err) < 0 ||
+		    (in_tx = 1, handle_line(t, buf_str(&t->line), t->line.len, &t->sink_err) < 0)) {
+			if (in_tx)
+				db_rollback(t->db);
 			t->failed = 1;
 			return -1;
 		}
 		buf_reset(&t->line);
 		start = i + 1;
 	}
+	if (in_tx && db_commit(t->db, &t->sink_err) < 0) {
+		db_rollback(t->db);
+		t->failed = 1;
+		return -1;
+	}
 	if (start < len && buf_append(&t->line, data + start, len - start, &t->sink_err) < 0) {
 		t->failed = 1;
 		return -1;
 	}
-	if (capture_pending(t, &t->sink_err) < 0 || periodic(t, &t->sink_err) < 0) {
+	if (periodic(t, &t->sink_err) < 0) {
 		t->failed = 1;
 		return -1;
 	}
 	if (t->done || stopping(t))
 		return -1;
 	return 0;
+}
+
+/* Every second of a stream, data or not: the periodic checks, and whether
+ * to end the stream (the batch is done, a signal, or an error). */
+static int on_tick(void *ctx)
+{
+	struct tracker *t = ctx;
+
+	if (periodic(t, &t->sink_err) < 0) {
+		t->failed = 1;
+		return 1;
+	}
+	return t->done || stopping(t);
 }
 
 /* 1 when the server has no usable event stream (fall back), 0 when the
@@ -1398,10 +1564,13 @@ static int run_stream(struct tracker *t, struct aedb_err *err)
 	t->failed = 0;
 	t->first_batch = 1;
 	t->stream_data = 0;
-	/* Nomad sends a heartbeat only every 30 s: end each connection after
-	 * STREAM_SPAN_MS and reconnect from the stored index, so the end of a
-	 * batch is noticed within seconds and a stalled connection is dropped */
-	rc = nomad_stream(t->stream, path, on_stream, t, STREAM_SPAN_MS, err);
+	/* One connection for as long as it works: Nomad keeps the events an
+	 * attached reader has not read yet (up to its buffer), while a
+	 * reconnect could land past them. on_tick checks for the end of the
+	 * batch every second, events or not; a connection silent for longer
+	 * than Nomad's 30 s heartbeat is stalled and is replaced. */
+	rc = nomad_stream(t->stream, path, on_stream, on_tick, t, 0, STREAM_IDLE_MS, err);
+	t->server_closed = rc == NOMAD_OK;
 	if (t->failed) {
 		*err = t->sink_err;
 		return -1;
@@ -1493,13 +1662,17 @@ static void teardown(struct tracker *t)
 
 int tracker_run(const struct tracker_config *cfg, struct aedb_err *err)
 {
+	struct aedb_err ignored = AEDB_ERR_INIT;
+	struct log_worker logs;
 	struct tracker t;
 	int ret = -1, reconnects = 0, need_scan = 1;
 	int polling = cfg->mode == TRACKER_POLL;
 
 	memset(&t, 0, sizeof(t));
-	if (setup(&t, cfg, err) < 0)
+	memset(&logs, 0, sizeof(logs));
+	if (setup(&t, cfg, err) < 0 || log_worker_start(&t, &logs, err) < 0)
 		goto out;
+	t.logs = &logs;
 	journal_add(t.db, t.batch_id, "info", "track_start", NULL, NULL,
 		    "tracker started (%s, from index %llu)", polling ? "polling" : "event stream",
 		    (unsigned long long)t.last_index);
@@ -1564,9 +1737,11 @@ int tracker_run(const struct tracker_config *cfg, struct aedb_err *err)
 			polling = 1;
 			continue;
 		}
-		/* a connection that delivered data ended by our own time limit:
-		 * reconnect from the index; one that failed: back off, catch up */
-		need_scan = !t.stream_data;
+		/* a connection that went idle: reconnect from the index. One that
+		 * failed, or that the server ended (Nomad ends the subscription of a
+		 * reader that fell behind its buffer: events may be lost): catch up
+		 * with a scan */
+		need_scan = !t.stream_data || t.server_closed;
 		if (need_scan && !t.done && !stopping(&t)) {
 			nap(&t, 500000000LL << (reconnects < 5 ? reconnects : 5));
 			reconnects++;
@@ -1587,6 +1762,8 @@ int tracker_run(const struct tracker_config *cfg, struct aedb_err *err)
 		}
 	}
 out:
+	if (log_worker_stop(&logs, ret < 0 ? &ignored : err) < 0 && ret >= 0)
+		ret = -1;
 	if (ret < 0 && t.db)
 		journal_add(t.db, t.batch_id, "error", "track_error", NULL, NULL, "%s", err->msg);
 	teardown(&t);

@@ -208,6 +208,7 @@ struct sim {
 	/* event stream ring */
 	struct sim_event_batch *ring;
 	size_t ring_start, ring_count;
+	uint64_t ring_evicted;          /* index of the last batch pushed out of the ring */
 	struct sim_event *pending;      /* events of the write in progress */
 	size_t npending, pending_alloc;
 	uint64_t pending_index;

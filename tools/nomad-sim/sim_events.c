@@ -40,6 +40,7 @@ void sim_events_clear(struct sim *s)
 	for (i = 0; i < s->ring_count; i++)
 		batch_free(&s->ring[(s->ring_start + i) % s->event_buffer_size]);
 	s->ring_count = s->ring_start = 0;
+	s->ring_evicted = 0;
 	for (i = 0; i < s->npending; i++)
 		event_free(&s->pending[i]);
 	free(s->pending);
@@ -131,6 +132,7 @@ void sim_event_commit(struct sim *s)
 	if (!s->ring)
 		s->ring = xcalloc(s->event_buffer_size, sizeof(*s->ring));
 	if (s->ring_count == s->event_buffer_size) {
+		s->ring_evicted = s->ring[s->ring_start].index;
 		batch_free(&s->ring[s->ring_start]);
 		s->ring_start = (s->ring_start + 1) % s->event_buffer_size;
 		s->ring_count--;
@@ -233,6 +235,13 @@ static ssize_t sub_read(void *cls, uint64_t pos, char *dst, size_t max)
 				pthread_mutex_unlock(&s->lock);
 				return HTTPD_STREAM_END;
 			}
+			/* as Nomad: a reader so slow that the buffer dropped an
+			 * event it had not read yet loses its subscription
+			 * ("event dropped from buffer"); the stream ends */
+			if (s->ring_evicted && s->ring_evicted >= sub->next) {
+				pthread_mutex_unlock(&s->lock);
+				return HTTPD_STREAM_END;
+			}
 			if (!sub->sent_first) {
 				sub->sent_first = 1;
 				sub->out = xstrdup("{}\n");
@@ -310,12 +319,14 @@ void sim_events_serve(struct sim *s, struct httpd_req *r, uint64_t index, char *
 			sub->nsel++;
 		}
 	}
-	/* replay from the first batch >= index; past the newest, the newest */
+	/* replay from the first batch >= index (the oldest one still
+	 * buffered when index is older); past the newest, the newest */
 	if (s->ring_count) {
 		uint64_t newest = s->ring[(s->ring_start + s->ring_count - 1) %
 					  s->event_buffer_size].index;
+		uint64_t oldest = s->ring[s->ring_start].index;
 
-		sub->next = index > newest ? newest : index;
+		sub->next = index > newest ? newest : index < oldest ? oldest : index;
 	} else {
 		sub->next = index;
 	}
