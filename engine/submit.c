@@ -32,6 +32,7 @@
 #define HEARTBEAT_NS (15LL * 1000000000LL)
 #define BACKOFF_MAX_NS (30LL * 1000000000LL)
 #define PAUSED_MIN_GAP_NS (1000000000LL)
+#define ITEM_PAGE 2048
 
 struct sitem {
 	int64_t id;
@@ -54,8 +55,10 @@ struct run {
 	char *lock_token;
 	struct throttle th;
 	struct submit_status st;
-	struct sitem *items;
+	struct sitem *items;     /* the current page of pending items */
 	size_t n, head, next_queue;
+	int last_line;           /* the last line loaded */
+	int more;                /* there may be pending items after this page */
 	struct aoi_pool *pool;
 	int64_t last_beat;
 	int64_t started;
@@ -375,28 +378,44 @@ static char *col_dup(sqlite3_stmt *st, int i)
 	return t ? xstrdup((const char *)t) : NULL;
 }
 
-static int load_items(struct run *r, struct aedb_err *err)
+static void free_items(struct run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		free(r->items[i].name);
+		free(r->items[i].collection);
+		free(r->items[i].aoi_path);
+	}
+	r->n = 0;
+}
+
+/* The next page of pending items, in list order, after the last line
+ * loaded: memory stays bounded whatever the batch's size, and a resume
+ * reads one page before its first dispatch. */
+static int load_page(struct run *r, struct aedb_err *err)
 {
 	sqlite3_stmt *st = NULL;
-	size_t cap = 0;
 
+	free_items(r);
+	r->head = r->next_queue = 0;
+	if (!r->items)
+		r->items = xcalloc(ITEM_PAGE, sizeof(*r->items));
 	if (db_prepare(r->db,
 		       "SELECT i.id, i.name, i.line, i.aoi_state, i.collection, i.aoi_path, "
 		       "i.attempts, a.id, a.number FROM item i "
 		       "LEFT JOIN attempt a ON a.item_id = i.id AND a.state = 'dispatching' "
-		       "WHERE i.batch_id = ? AND i.state = 'pending' ORDER BY i.line",
+		       "WHERE i.batch_id = ?1 AND i.state = 'pending' AND i.line > ?2 "
+		       "ORDER BY i.line LIMIT ?3",
 		       &st, err) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, r->batch_id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		struct sitem *it;
+	sqlite3_bind_int(st, 2, r->last_line);
+	sqlite3_bind_int(st, 3, ITEM_PAGE);
+	while (r->n < ITEM_PAGE && sqlite3_step(st) == SQLITE_ROW) {
+		struct sitem *it = &r->items[r->n++];
 		const char *aoi = (const char *)sqlite3_column_text(st, 3);
 
-		if (r->n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			r->items = xrealloc(r->items, cap * sizeof(*r->items));
-		}
-		it = &r->items[r->n++];
 		memset(it, 0, sizeof(*it));
 		it->id = sqlite3_column_int64(st, 0);
 		it->name = col_dup(st, 1);
@@ -407,21 +426,11 @@ static int load_items(struct run *r, struct aedb_err *err)
 		it->attempts = sqlite3_column_int(st, 6);
 		it->attempt_id = sqlite3_column_int64(st, 7);
 		it->attempt_no = sqlite3_column_int(st, 8);
+		r->last_line = it->line;
 	}
 	sqlite3_finalize(st);
+	r->more = r->n == ITEM_PAGE;
 	return 0;
-}
-
-static void free_items(struct run *r)
-{
-	size_t i;
-
-	for (i = 0; i < r->n; i++) {
-		free(r->items[i].name);
-		free(r->items[i].collection);
-		free(r->items[i].aoi_path);
-	}
-	free(r->items);
 }
 
 /* Keep the AOI pool fed up to the look-ahead window, and commit results. */
@@ -797,15 +806,23 @@ int submit_run(struct aedb_db *db, struct nomad *nomad, const struct submit_conf
 		    "submitter started (pid %ld on %s)", (long)getpid(), aedb_hostname());
 	if (batch_set_state(db, r.batch_id, "submitting", err) < 0 || load_counts(&r, err) < 0)
 		goto out;
-	if (reconcile(&r, err) < 0 || load_items(&r, err) < 0)
+	if (reconcile(&r, err) < 0 || load_page(&r, err) < 0)
 		goto out;
 	if (cfg->track && start_tracker(&r, &tt, err) < 0)
 		goto out;
 	progress(&r);
 
-	while (r.head < r.n) {
-		struct sitem *it = &r.items[r.head];
+	for (;;) {
+		struct sitem *it;
 
+		if (r.head >= r.n) {
+			if (!r.more)
+				break;
+			if (load_page(&r, err) < 0)
+				goto out;
+			continue;
+		}
+		it = &r.items[r.head];
 		if (stopping(&r)) {
 			aedb_err_setk(err, AEDB_E_INTERRUPTED, "interrupted");
 			goto out;
@@ -825,7 +842,7 @@ int submit_run(struct aedb_db *db, struct nomad *nomad, const struct submit_conf
 			goto out;
 		r.head++;
 		progress(&r);
-		if (cfg->wait_seconds > 0 && r.head < r.n)
+		if (cfg->wait_seconds > 0 && (r.head < r.n || r.more))
 			nap(&r, (int64_t)(cfg->wait_seconds * 1e9));
 	}
 	aoi_pool_free(r.pool);
@@ -871,6 +888,7 @@ out:
 	free(r.lock_token);
 out_free:
 	free_items(&r);
+	free(r.items);
 	free(r.batch_prefix);
 	return ret;
 }
