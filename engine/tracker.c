@@ -66,6 +66,7 @@ struct tracker {
 	int first_batch;        /* no event batch seen yet on this connection */
 	int stream_data;        /* this connection delivered something */
 	int server_closed;      /* the server ended the last connection */
+	uint64_t scan_index;    /* the lowest list index of the last full scan */
 	struct log_worker *logs; /* the log capture thread, or NULL */
 	int done;
 	int failed;             /* an error inside the stream sink */
@@ -1168,6 +1169,8 @@ static int scan_prefix(struct tracker *t, const char *prefix, int live_only, str
 		buf_release(&path);
 		if (rc != NOMAD_OK)
 			return rc == NOMAD_TRANSIENT ? 1 : -1;
+		if (meta.index && (!t->scan_index || meta.index < t->scan_index))
+			t->scan_index = meta.index;
 		/* what changed is read and recorded job by job (allocations with
 		 * their job); what did not is only noted as seen, in one go */
 		cJSON_ArrayForEach(stub, list) {
@@ -1290,6 +1293,7 @@ static int full_scan(struct tracker *t, int live_only, struct aedb_err *err)
 	int64_t started = aedb_now_ns();
 	size_t i;
 
+	t->scan_index = 0;
 	if (adopt_dispatched(t, err) < 0)
 		return -1;
 	for (i = 0; i < t->nprefixes; i++) {
@@ -1709,6 +1713,10 @@ int tracker_run(const struct tracker_config *cfg, struct aedb_err *err)
 		if (need_scan) {
 			/* catch up on what happened while nobody listened */
 			rc = full_scan(&t, 0, err);
+			/* a first subscription starts where the scan's snapshot was
+			 * taken, not at the oldest event the server still holds */
+			if (rc == 0 && t.last_index == 0 && t.scan_index > 1)
+				t.last_index = t.scan_index - 1;
 			if (rc < 0)
 				goto out;
 			if (rc > 0) {
