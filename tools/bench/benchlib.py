@@ -265,7 +265,11 @@ def set_nomad_addr(db, name, addr):
 # --- running aedb ------------------------------------------------------------
 
 class Child:
-    """A child process whose rusage comes from wait4()."""
+    """A child process: CPU from wait4(), peak RSS from /proc/PID/status
+    VmHWM sampled while it runs. (wait4's ru_maxrss is not used for memory:
+    a child forked from this Python process is charged the parent's
+    resident pages until it execs, which inflates the figure by the size of
+    the benchmark driver itself.)"""
 
     def __init__(self, args, cwd=None, out=None, env=None):
         self.t0 = time.monotonic()
@@ -275,10 +279,23 @@ class Child:
                                      env=env)
         _children.append(self.proc)
         self.result = None
+        self.hwm_kb = 0
+
+    def sample(self):
+        """Read the child's peak resident size since its exec."""
+        try:
+            with open('/proc/%d/status' % self.proc.pid) as f:
+                for line in f:
+                    if line.startswith('VmHWM:'):
+                        self.hwm_kb = max(self.hwm_kb, int(line.split()[1]))
+                        break
+        except (OSError, ValueError):
+            pass
 
     def poll(self):
         if self.result:
             return self.result
+        self.sample()
         pid, status, ru = os.wait4(self.proc.pid, os.WNOHANG)
         if pid == 0:
             return None
@@ -293,7 +310,7 @@ class Child:
             'cpu': ru.ru_utime + ru.ru_stime,
             'user': ru.ru_utime,
             'sys': ru.ru_stime,
-            'maxrss_kb': ru.ru_maxrss,
+            'maxrss_kb': self.hwm_kb or ru.ru_maxrss,
         }
         if self.out is not subprocess.DEVNULL:
             self.out.close()
@@ -306,6 +323,7 @@ class Child:
                 return r
             time.sleep(0.05)
         log('bench: %s still running after %d s: stopping it' % (self.proc.args[0], limit_s))
+        self.sample()
         self.proc.terminate()
         pid, status, ru = os.wait4(self.proc.pid, 0)
         self._done(status, ru)
@@ -314,6 +332,7 @@ class Child:
 
     def signal(self, sig):
         if self.result is None:
+            self.sample()
             self.proc.send_signal(sig)
 
 
