@@ -7,8 +7,11 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
+
 #include "engine/err.h"
 #include "engine/exitcode.h"
+#include "engine/nomad.h"
 
 struct aedb_ctx {
 	const char *db_flag; /* the global --db value, or NULL */
@@ -51,6 +54,10 @@ int cmd_getopt(const struct aedb_cmd *cmd, int argc, char **argv, const char *sh
 /* The database path for this command: its own --db, the global one,
  * $AEDB_DB, ./aedb.db. */
 const char *cmd_db_path(const struct aedb_ctx *ctx, const char *own_flag);
+
+/* Fill the address and namespace of ncfg that are still unset from a
+ * batch's stored parameters (the strings point into params). */
+void cmd_nomad_from_batch(const cJSON *params, struct nomad_config *ncfg);
 
 /* Strict numeric flag parsing with a usage error naming the flag. */
 int cmd_parse_int(const struct aedb_cmd *cmd, const char *flag, const char *value, int min,

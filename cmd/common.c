@@ -128,6 +128,17 @@ const char *cmd_db_path(const struct aedb_ctx *ctx, const char *own_flag)
 	return db_default_path(own_flag ? own_flag : ctx->db_flag);
 }
 
+void cmd_nomad_from_batch(const cJSON *params, struct nomad_config *ncfg)
+{
+	const cJSON *addr = cJSON_GetObjectItemCaseSensitive(params, "nomad_addr");
+	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(params, "nomad_namespace");
+
+	if (!ncfg->addr && cJSON_IsString(addr) && *addr->valuestring)
+		ncfg->addr = addr->valuestring;
+	if (!ncfg->ns && cJSON_IsString(ns) && *ns->valuestring)
+		ncfg->ns = ns->valuestring;
+}
+
 int cmd_parse_int(const struct aedb_cmd *cmd, const char *flag, const char *value, int min,
 		  int max, int *out)
 {

@@ -197,13 +197,6 @@ static void print_report(void *ctx, const struct gcwatch_report *r)
 	fflush(stdout);
 }
 
-static const char *param(const cJSON *params, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, key);
-
-	return cJSON_IsString(v) && *v->valuestring ? v->valuestring : NULL;
-}
-
 static int run(int argc, char **argv, const struct aedb_ctx *ctx)
 {
 	const struct aedb_cmd *cmd = &cmd_gc_watch;
@@ -266,10 +259,7 @@ static int run(int argc, char **argv, const struct aedb_ctx *ctx)
 			code = cmd_fail(cmd, &err);
 			goto out;
 		}
-		if (!ncfg.addr)
-			ncfg.addr = param(params, "nomad_addr");
-		if (!ncfg.ns)
-			ncfg.ns = param(params, "nomad_namespace");
+		cmd_nomad_from_batch(params, &ncfg);
 		db_close(db);
 		db = NULL;
 		rc.db_path = db_path;

@@ -120,13 +120,6 @@ static void on_job(void *ctx, const struct purge_job *j)
 	fflush(stdout);
 }
 
-static const char *param(const cJSON *params, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(params, key);
-
-	return cJSON_IsString(v) && *v->valuestring ? v->valuestring : NULL;
-}
-
 static int run(int argc, char **argv, const struct aedb_ctx *ctx)
 {
 	const struct aedb_cmd *cmd = &cmd_purge;
@@ -196,10 +189,7 @@ static int run(int argc, char **argv, const struct aedb_ctx *ctx)
 			code = cmd_fail(cmd, &err);
 			goto out;
 		}
-		if (!ncfg.addr)
-			ncfg.addr = param(params, "nomad_addr");
-		if (!ncfg.ns)
-			ncfg.ns = param(params, "nomad_namespace");
+		cmd_nomad_from_batch(params, &ncfg);
 		cfg.db_path = db_path;
 		db_close(db); /* purge_run opens its own connections */
 		db = NULL;

@@ -411,8 +411,7 @@ int config_from_params(const cJSON *params, const struct run_opts *ro, const cha
 	cfg->lookahead = ro->jobs * 4;
 	cfg->stop_flag = &stop_flag;
 	memset(ncfg, 0, sizeof(*ncfg));
-	ncfg->addr = pstr(params, "nomad_addr");
-	ncfg->ns = pstr(params, "nomad_namespace");
+	cmd_nomad_from_batch(params, ncfg);
 	ncfg->token = ro->token;
 	nomad_config_from_env(ncfg);
 	ncfg->http.abort_flag = &stop_flag;

@@ -51,7 +51,6 @@ static int run(int argc, char **argv, const struct aedb_ctx *ctx)
 	cJSON *params = NULL;
 	int64_t batch_id;
 	int c, code = AEDB_EXIT_USAGE, rc;
-	const cJSON *v;
 
 	run_opts_init(&ro);
 	while ((c = cmd_getopt(cmd, argc, argv, "h", options, &code)) != -1) {
@@ -73,10 +72,7 @@ static int run(int argc, char **argv, const struct aedb_ctx *ctx)
 		goto out;
 	}
 	memset(&ncfg, 0, sizeof(ncfg));
-	v = cJSON_GetObjectItemCaseSensitive(params, "nomad_addr");
-	ncfg.addr = cJSON_IsString(v) ? v->valuestring : NULL;
-	v = cJSON_GetObjectItemCaseSensitive(params, "nomad_namespace");
-	ncfg.ns = cJSON_IsString(v) ? v->valuestring : NULL;
+	cmd_nomad_from_batch(params, &ncfg);
 	ncfg.token = ro.token;
 	nomad_config_from_env(&ncfg);
 	ncfg.http.abort_flag = install_stop_handlers();
