@@ -20,7 +20,7 @@ flags=$(batch_flags own "$T/items.txt" 5 2)
 "$AEDB" submit $flags --quiet >"$T/first.out" 2>"$T/first.err" &
 first=$!
 i=0
-while [ "$(sq "SELECT count(*) FROM batch_owner" 2>/dev/null)" != 1 ] && [ $i -lt 100 ]; do
+while [ "$(sq "SELECT count(*) FROM batch_owner" 2>/dev/null)" != 1 ] && [ $i -lt 400 ]; do
 	sleep 0.05
 	i=$((i + 1))
 done
