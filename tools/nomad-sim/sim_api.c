@@ -188,7 +188,12 @@ static int other_namespace(struct httpd_req *r)
 
 /* ---------- jobs ---------- */
 
-static void h_job_get(struct sim *s, struct httpd_req *r, const char *id)
+/* GET of one job's object (the job, its summary): a blocking read on the
+ * given index, 404 "job not found" for an unknown job, else render. */
+static void job_object(struct sim *s, struct httpd_req *r, const char *id,
+		       uint64_t (*index)(struct sim *, const void *),
+		       void (*render)(struct sim *, struct jw *, const char *,
+				      const struct sim_job *))
 {
 	struct blocking b;
 	struct sim_job *j;
@@ -198,7 +203,7 @@ static void h_job_get(struct sim *s, struct httpd_req *r, const char *id)
 	if (blocking_parse(r, &b) != 0)
 		return;
 	pthread_mutex_lock(&s->lock);
-	ix = blocking_wait(s, &b, idx_job, id);
+	ix = blocking_wait(s, &b, index, id);
 	j = find_job(s, id);
 	read_headers(r, ix);
 	if (!j || other_namespace(r)) {
@@ -207,35 +212,20 @@ static void h_job_get(struct sim *s, struct httpd_req *r, const char *id)
 		return;
 	}
 	jw_init(&w, SIM_RESPONSE_MAX);
-	sim_render_job(s, &w, NULL, j);
+	render(s, &w, NULL, j);
 	pthread_mutex_unlock(&s->lock);
 	respond_jw(r, &w);
 	jw_release(&w);
 }
 
+static void h_job_get(struct sim *s, struct httpd_req *r, const char *id)
+{
+	job_object(s, r, id, idx_job, sim_render_job);
+}
+
 static void h_summary(struct sim *s, struct httpd_req *r, const char *id)
 {
-	struct blocking b;
-	struct sim_job *j;
-	struct jw w;
-	uint64_t ix;
-
-	if (blocking_parse(r, &b) != 0)
-		return;
-	pthread_mutex_lock(&s->lock);
-	ix = blocking_wait(s, &b, idx_summary, id);
-	j = find_job(s, id);
-	read_headers(r, ix);
-	if (!j || other_namespace(r)) {
-		pthread_mutex_unlock(&s->lock);
-		httpd_respond_text(r, 404, "job not found");
-		return;
-	}
-	jw_init(&w, SIM_RESPONSE_MAX);
-	sim_render_summary(s, &w, NULL, j);
-	pthread_mutex_unlock(&s->lock);
-	respond_jw(r, &w);
-	jw_release(&w);
+	job_object(s, r, id, idx_summary, sim_render_summary);
 }
 
 static void h_job_allocs(struct sim *s, struct httpd_req *r, const char *id)
