@@ -1158,6 +1158,24 @@ static void h_scenario(struct sim *s, struct httpd_req *r)
 
 /* ---------- routing ---------- */
 
+/* The sub-resources of /v1/job/:id, by path suffix. */
+struct job_route {
+	const char *suffix;
+	const char *method;
+	int post_too; /* POST is accepted as well (dispatch, like Nomad) */
+	void (*handler)(struct sim *s, struct httpd_req *r, const char *id);
+	const char *name; /* the /sim/stats endpoint name */
+};
+
+static void h_dispatch(struct sim *s, struct httpd_req *r, const char *id);
+static void h_job_allocs(struct sim *s, struct httpd_req *r, const char *id);
+
+static const struct job_route job_routes[] = {
+	{ "/dispatch", "PUT", 1, h_dispatch, "PUT /v1/job/:id/dispatch" },
+	{ "/summary", "GET", 0, h_summary, "GET /v1/job/:id/summary" },
+	{ "/allocations", "GET", 0, h_job_allocs, "GET /v1/job/:id/allocations" },
+};
+
 void sim_stats_bytes(struct sim *s, const char *name, size_t bytes)
 {
 	size_t i;
@@ -1290,32 +1308,21 @@ static const char *route(struct sim *s, struct httpd_req *r)
 		const char *rest = path + strlen("/v1/job/");
 		char *id;
 
-		if (str_ends(rest, "/dispatch")) {
-			id = xstrndup(rest, strlen(rest) - strlen("/dispatch"));
-			if (strcmp(m, "PUT") == 0 || strcmp(m, "POST") == 0)
-				h_dispatch(s, r, id);
+		size_t i;
+
+		/* Nomad routes on the decoded path and strips a known suffix */
+		for (i = 0; i < sizeof(job_routes) / sizeof(job_routes[0]); i++) {
+			const struct job_route *jr = &job_routes[i];
+
+			if (!str_ends(rest, jr->suffix))
+				continue;
+			id = xstrndup(rest, strlen(rest) - strlen(jr->suffix));
+			if (strcmp(m, jr->method) == 0 || (jr->post_too && strcmp(m, "POST") == 0))
+				jr->handler(s, r, id);
 			else
 				httpd_respond_text(r, 405, "Invalid method");
 			free(id);
-			return "PUT /v1/job/:id/dispatch";
-		}
-		if (str_ends(rest, "/summary")) {
-			id = xstrndup(rest, strlen(rest) - strlen("/summary"));
-			if (get)
-				h_summary(s, r, id);
-			else
-				httpd_respond_text(r, 405, "Invalid method");
-			free(id);
-			return "GET /v1/job/:id/summary";
-		}
-		if (str_ends(rest, "/allocations")) {
-			id = xstrndup(rest, strlen(rest) - strlen("/allocations"));
-			if (get)
-				h_job_allocs(s, r, id);
-			else
-				httpd_respond_text(r, 405, "Invalid method");
-			free(id);
-			return "GET /v1/job/:id/allocations";
+			return jr->name;
 		}
 		if (get) {
 			h_job_get(s, r, rest);
