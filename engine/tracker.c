@@ -4,9 +4,10 @@
  * the event stream (/v1/event/stream, topics Job and Allocation) delivers
  * each job and allocation change once, with the full allocation, so the
  * cost grows with the number of changes, not with jobs times polls. Events
- * of other batches are dropped by id prefix. On start, and whenever the
- * stream reconnects, one catch-up scan lists the batch's jobs by id prefix
- * and reads the allocations of those that changed since they were recorded.
+ * of other batches are dropped by id prefix. Each stream connection, once
+ * subscribed, runs one catch-up scan (in a thread, while the stream is
+ * read) that lists the batch's jobs by id prefix and reads the allocations
+ * of those that changed since they were recorded.
  * Without an event stream (disabled, or an old server) the tracker polls:
  * a prefix list filtered to live jobs each interval, a full prefix list
  * every FULL_SCAN_EVERY polls, and the allocations of every job whose
@@ -65,9 +66,11 @@ struct tracker {
 	uint64_t last_index;
 	int first_batch;        /* no event batch seen yet on this connection */
 	int stream_data;        /* this connection delivered something */
-	int server_closed;      /* the server ended the last connection */
-	uint64_t scan_index;    /* the lowest list index of the last full scan */
 	struct log_worker *logs; /* the log capture thread, or NULL */
+	struct scan_worker *scan; /* the catch-up scan thread of the stream */
+	int scan_state;         /* SCAN_* of the current stream connection */
+	int64_t scan_retry_at;  /* monotonic ns: when a failed scan may run again */
+	int *quit;              /* a worker's own stop flag, or NULL */
 	int done;
 	int failed;             /* an error inside the stream sink */
 	struct aedb_err sink_err;
@@ -76,9 +79,12 @@ struct tracker {
 	struct tracker_stats st;
 };
 
+enum { SCAN_NONE, SCAN_WANTED, SCAN_RUNNING, SCAN_DONE };
+
 static int stopping(const struct tracker *t)
 {
-	return t->cfg->stop_flag && *t->cfg->stop_flag;
+	return (t->cfg->stop_flag && *t->cfg->stop_flag) ||
+	       (t->quit && __atomic_load_n(t->quit, __ATOMIC_RELAXED));
 }
 
 static void say(struct tracker *t, const char *level, const char *fmt, ...)
@@ -1015,21 +1021,38 @@ static int touch_job(struct tracker *t, int64_t ref, struct aedb_err *err)
 	return ret;
 }
 
-/* Must a listed job be read again? When its ModifyIndex moved, or when it
- * is dead while what we hold of its allocations is not final (a tracker
- * stopped between a job's event and its allocation's). */
+/* Must a listed job be read again? When its ModifyIndex moved, when it is
+ * dead while what we hold of its allocations is not final (a tracker
+ * stopped between a job's event and its allocation's), or when its summary
+ * (a list stub's JobSummary; NULL for none) counts other allocations by
+ * client status than we hold. */
 static int needs_sync(struct tracker *t, const char *job_id, const char *status,
-		      int64_t modify_index)
+		      int64_t modify_index, const cJSON *summary)
 {
+	/* the job summary's allocation counts, in the order of the query */
+	static const char *const keys[] = { "Starting", "Running", "Complete", "Failed", "Lost",
+					    "Unknown" };
+	int64_t want[6] = { 0 };
+	const cJSON *groups = cJSON_GetObjectItemCaseSensitive(summary, "Summary"), *g;
 	sqlite3_stmt *st = NULL;
 	int need = 1;
+	size_t k;
 
+	cJSON_ArrayForEach(g, groups) {
+		for (k = 0; k < 6; k++)
+			want[k] += jint(g, keys[k], 0);
+	}
 	if (db_prepare(t->db,
-		       "SELECT coalesce(j.modify_index, -1), "
-		       "(SELECT count(*) FROM alloc a WHERE a.job_ref = j.id), "
-		       "(SELECT count(*) FROM alloc a WHERE a.job_ref = j.id AND "
-		       " a.client_status IN ('pending', 'running', 'unknown')) "
-		       "FROM job j WHERE j.namespace = 'default' AND j.job_id = ?",
+		       "SELECT coalesce(j.modify_index, -1), count(a.id), "
+		       "count(a.id) FILTER (WHERE a.client_status IN ('pending', 'running', 'unknown')), "
+		       "count(a.id) FILTER (WHERE a.client_status = 'pending'), "
+		       "count(a.id) FILTER (WHERE a.client_status = 'running'), "
+		       "count(a.id) FILTER (WHERE a.client_status = 'complete'), "
+		       "count(a.id) FILTER (WHERE a.client_status = 'failed'), "
+		       "count(a.id) FILTER (WHERE a.client_status = 'lost'), "
+		       "count(a.id) FILTER (WHERE a.client_status = 'unknown') "
+		       "FROM job j LEFT JOIN alloc a ON a.job_ref = j.id "
+		       "WHERE j.namespace = 'default' AND j.job_id = ? GROUP BY j.id",
 		       &st, NULL) < 0)
 		return 1;
 	sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
@@ -1038,6 +1061,10 @@ static int needs_sync(struct tracker *t, const char *job_id, const char *status,
 
 		need = sqlite3_column_int64(st, 0) < modify_index ||
 		       (dead && (sqlite3_column_int64(st, 1) == 0 || sqlite3_column_int64(st, 2) > 0));
+		/* an allocation can change (lost, replaced) without moving the
+		 * job's ModifyIndex; the summary counts them by client status */
+		for (k = 0; k < 6 && !need && groups; k++)
+			need = sqlite3_column_int64(st, 3 + (int)k) != want[k];
 	}
 	sqlite3_finalize(st);
 	return need;
@@ -1127,7 +1154,7 @@ static int check_gone(struct tracker *t, int64_t job_ref, const char *job_id, co
 
 	if (rc == NOMAD_OK) {
 		ret = 0;
-		if (needs_sync(t, job_id, jstr(job, "Status"), jint(job, "ModifyIndex", 0)))
+		if (needs_sync(t, job_id, jstr(job, "Status"), jint(job, "ModifyIndex", 0), NULL))
 			ret = sync_job(t, job_id, jstr(job, "Status"), jint(job, "SubmitTime", 0),
 				       jint(job, "ModifyIndex", 0), err);
 		cJSON_Delete(job);
@@ -1169,8 +1196,6 @@ static int scan_prefix(struct tracker *t, const char *prefix, int live_only, str
 		buf_release(&path);
 		if (rc != NOMAD_OK)
 			return rc == NOMAD_TRANSIENT ? 1 : -1;
-		if (meta.index && (!t->scan_index || meta.index < t->scan_index))
-			t->scan_index = meta.index;
 		/* what changed is read and recorded job by job (allocations with
 		 * their job); what did not is only noted as seen, in one go */
 		cJSON_ArrayForEach(stub, list) {
@@ -1178,7 +1203,8 @@ static int scan_prefix(struct tracker *t, const char *prefix, int live_only, str
 
 			if (!id || !ours(t, id))
 				continue;
-			if (needs_sync(t, id, jstr(stub, "Status"), jint(stub, "ModifyIndex", 0))) {
+			if (needs_sync(t, id, jstr(stub, "Status"), jint(stub, "ModifyIndex", 0),
+				       cJSON_GetObjectItemCaseSensitive(stub, "JobSummary"))) {
 				int r = sync_job(t, id, jstr(stub, "Status"), jint(stub, "SubmitTime", 0),
 						 jint(stub, "ModifyIndex", 0), err);
 
@@ -1293,7 +1319,6 @@ static int full_scan(struct tracker *t, int live_only, struct aedb_err *err)
 	int64_t started = aedb_now_ns();
 	size_t i;
 
-	t->scan_index = 0;
 	if (adopt_dispatched(t, err) < 0)
 		return -1;
 	for (i = 0; i < t->nprefixes; i++) {
@@ -1303,6 +1328,122 @@ static int full_scan(struct tracker *t, int live_only, struct aedb_err *err)
 			return rc;
 	}
 	return check_unlisted(t, started, live_only, err) < 0 ? -1 : 0;
+}
+
+/* --- the catch-up scan of a stream connection ---
+ *
+ * What happened while nobody listened is learned by a full scan. It starts
+ * only once the stream has answered (Nomad writes {} right after it
+ * subscribes): from then on every change reaches the stream, or the server
+ * ends a reader that fell behind and the next connection scans again. So
+ * a change is either older than the scan (the scan sees it) or newer than
+ * the subscription (the stream delivers it). A scan taken before
+ * subscribing would leave a window in neither: a reconnect whose index has
+ * left the server's buffer silently resumes at the oldest batch it still
+ * holds. The scan runs in a thread with its own connection and HTTP handle
+ * so the stream is read meanwhile; both writers record idempotently and
+ * never replace a newer ModifyIndex with an older one. */
+
+struct scan_worker {
+	pthread_t thread;
+	struct tracker lt;      /* the worker's own connection and client */
+	int quit;               /* set by the tracker to end the scan early */
+	int finished;           /* set by the worker when it returns */
+	int started;
+	int rc;                 /* full_scan's result */
+	struct aedb_err err;
+};
+
+static void *scan_worker_main(void *arg)
+{
+	struct scan_worker *w = arg;
+
+	w->rc = full_scan(&w->lt, 0, &w->err);
+	__atomic_store_n(&w->finished, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static int scan_worker_start(struct tracker *t, struct scan_worker *w, struct aedb_err *err)
+{
+	memset(w, 0, sizeof(*w));
+	w->lt.cfg = t->cfg;
+	w->lt.batch_id = t->batch_id;
+	w->lt.parents = t->parents;
+	w->lt.prefixes = t->prefixes;
+	w->lt.nprefixes = t->nprefixes;
+	w->lt.quit = &w->quit;
+	if (db_open(t->cfg->db_path, DB_OPEN_RELAXED, &w->lt.db, err) < 0 ||
+	    nomad_open(t->cfg->nomad, &w->lt.api, err) < 0) {
+		nomad_close(w->lt.api);
+		db_close(w->lt.db);
+		memset(w, 0, sizeof(*w));
+		return -1;
+	}
+	if (pthread_create(&w->thread, NULL, scan_worker_main, w) != 0) {
+		nomad_close(w->lt.api);
+		db_close(w->lt.db);
+		memset(w, 0, sizeof(*w));
+		return aedb_err_set(err, "cannot start the catch-up scan thread");
+	}
+	w->started = 1;
+	return 0;
+}
+
+/* Join the worker (asking it to end first when it has not finished) and
+ * release it. Returns full_scan's result (0 done, 1 transient failure, -1
+ * error with err), or 1 when it was ended early. The jobs and allocations
+ * it found are added to the tracker's counts. */
+static int scan_worker_stop(struct tracker *t, struct scan_worker *w, struct aedb_err *err)
+{
+	int rc = 1;
+
+	if (!w->started)
+		return 1;
+	if (!__atomic_load_n(&w->finished, __ATOMIC_ACQUIRE))
+		__atomic_store_n(&w->quit, 1, __ATOMIC_RELAXED);
+	pthread_join(w->thread, NULL);
+	if (!w->quit) {
+		rc = w->rc;
+		if (rc != 0)
+			*err = w->err;
+	}
+	t->st.jobs += w->lt.st.jobs;
+	t->st.allocs += w->lt.st.allocs;
+	t->st.events += w->lt.st.events;
+	nomad_close(w->lt.api);
+	db_close(w->lt.db);
+	memset(w, 0, sizeof(*w));
+	return rc;
+}
+
+/* Drive the scan of the current connection: start it once the stream has
+ * delivered its first line, collect it when it has finished, and retry a
+ * scan that failed transiently after a pause. -1 on error. */
+static int scan_tick(struct tracker *t, struct aedb_err *err)
+{
+	int64_t now = aedb_mono_ns();
+
+	if (!t->scan)
+		return 0;
+	if (t->scan_state == SCAN_RUNNING && __atomic_load_n(&t->scan->finished, __ATOMIC_ACQUIRE)) {
+		int rc = scan_worker_stop(t, t->scan, err);
+
+		if (rc < 0)
+			return -1;
+		if (rc > 0) {
+			say(t, "warn", "catch-up scan: %s; retrying", err->msg);
+			t->scan_state = SCAN_WANTED;
+			t->scan_retry_at = now + 2000000000LL;
+		} else {
+			t->scan_state = SCAN_DONE;
+		}
+	}
+	if (t->scan_state == SCAN_WANTED && t->stream_data && now >= t->scan_retry_at) {
+		if (scan_worker_start(t, t->scan, err) < 0)
+			return -1;
+		t->scan_state = SCAN_RUNNING;
+	}
+	return 0;
 }
 
 /* --- ending --- */
@@ -1434,7 +1575,9 @@ static int periodic(struct tracker *t, struct aedb_err *err)
 	d = check_done(t, err);
 	if (d < 0)
 		return -1;
-	t->done = d;
+	/* not before this connection's catch-up scan has run: it may find
+	 * what the stream cannot tell */
+	t->done = d && (t->scan_state == SCAN_NONE || t->scan_state == SCAN_DONE);
 	return 0;
 }
 
@@ -1533,7 +1676,7 @@ static int on_stream(void *ctx, const char *data, size_t len)
 		t->failed = 1;
 		return -1;
 	}
-	if (periodic(t, &t->sink_err) < 0) {
+	if (scan_tick(t, &t->sink_err) < 0 || periodic(t, &t->sink_err) < 0) {
 		t->failed = 1;
 		return -1;
 	}
@@ -1548,7 +1691,7 @@ static int on_tick(void *ctx)
 {
 	struct tracker *t = ctx;
 
-	if (periodic(t, &t->sink_err) < 0) {
+	if (scan_tick(t, &t->sink_err) < 0 || periodic(t, &t->sink_err) < 0) {
 		t->failed = 1;
 		return 1;
 	}
@@ -1568,13 +1711,22 @@ static int run_stream(struct tracker *t, struct aedb_err *err)
 	t->failed = 0;
 	t->first_batch = 1;
 	t->stream_data = 0;
+	t->scan_state = SCAN_WANTED;
+	t->scan_retry_at = 0;
 	/* One connection for as long as it works: Nomad keeps the events an
 	 * attached reader has not read yet (up to its buffer), while a
 	 * reconnect could land past them. on_tick checks for the end of the
 	 * batch every second, events or not; a connection silent for longer
 	 * than Nomad's 30 s heartbeat is stalled and is replaced. */
 	rc = nomad_stream(t->stream, path, on_stream, on_tick, t, 0, STREAM_IDLE_MS, err);
-	t->server_closed = rc == NOMAD_OK;
+	/* a scan still running belongs to a connection that is gone: the next
+	 * one scans again */
+	if (t->scan_state == SCAN_RUNNING) {
+		struct aedb_err ignored = AEDB_ERR_INIT;
+
+		scan_worker_stop(t, t->scan, &ignored);
+	}
+	t->scan_state = SCAN_NONE;
 	if (t->failed) {
 		*err = t->sink_err;
 		return -1;
@@ -1669,11 +1821,14 @@ int tracker_run(const struct tracker_config *cfg, struct aedb_err *err)
 	struct aedb_err ignored = AEDB_ERR_INIT;
 	struct log_worker logs;
 	struct tracker t;
-	int ret = -1, reconnects = 0, need_scan = 1;
+	struct scan_worker scan;
+	int ret = -1, reconnects = 0;
 	int polling = cfg->mode == TRACKER_POLL;
 
 	memset(&t, 0, sizeof(t));
 	memset(&logs, 0, sizeof(logs));
+	memset(&scan, 0, sizeof(scan));
+	t.scan = &scan;
 	if (setup(&t, cfg, err) < 0 || log_worker_start(&t, &logs, err) < 0)
 		goto out;
 	t.logs = &logs;
@@ -1710,27 +1865,8 @@ int tracker_run(const struct tracker_config *cfg, struct aedb_err *err)
 				goto out;
 			continue;
 		}
-		if (need_scan) {
-			/* catch up on what happened while nobody listened */
-			rc = full_scan(&t, 0, err);
-			/* a first subscription starts where the scan's snapshot was
-			 * taken, not at the oldest event the server still holds */
-			if (rc == 0 && t.last_index == 0 && t.scan_index > 1)
-				t.last_index = t.scan_index - 1;
-			if (rc < 0)
-				goto out;
-			if (rc > 0) {
-				say(&t, "warn", "%s; retrying", err->msg);
-				nap(&t, 500000000LL << (reconnects < 5 ? reconnects : 5));
-				reconnects++;
-				continue;
-			}
-			t.last_check = 0;
-			if (periodic(&t, err) < 0)
-				goto out;
-			if (t.done)
-				continue;
-		}
+		/* each connection catches up with a scan once it is subscribed
+		 * (run_stream) */
 		rc = run_stream(&t, err);
 		if (rc < 0)
 			goto out;
@@ -1745,12 +1881,10 @@ int tracker_run(const struct tracker_config *cfg, struct aedb_err *err)
 			polling = 1;
 			continue;
 		}
-		/* a connection that went idle: reconnect from the index. One that
-		 * failed, or that the server ended (Nomad ends the subscription of a
-		 * reader that fell behind its buffer: events may be lost): catch up
-		 * with a scan */
-		need_scan = !t.stream_data || t.server_closed;
-		if (need_scan && !t.done && !stopping(&t)) {
+		/* reconnect from the index: at once after a connection that worked
+		 * (the server ends the subscription of a reader that fell behind
+		 * its buffer), after a growing pause when none could be made */
+		if (!t.stream_data && !t.done && !stopping(&t)) {
 			nap(&t, 500000000LL << (reconnects < 5 ? reconnects : 5));
 			reconnects++;
 		} else {
