@@ -12,6 +12,25 @@ unset AEDB_DB NOMAD_ADDR NOMAD_TOKEN NOMAD_NAMESPACE
 
 cleanup_hook() { :; }
 
+# every request of a test ends in bounded time (a later -m of the caller wins)
+curl() { command curl --max-time 60 "$@"; }
+
+# wait_pid PID SECONDS: waits for a background job and gives its status;
+# one still running after SECONDS is killed (status 124)
+wait_pid() {
+	_w=0
+	while kill -0 "$1" 2>/dev/null && [ $_w -lt $(($2 * 10)) ]; do
+		sleep 0.1
+		_w=$((_w + 1))
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		kill -9 "$1" 2>/dev/null
+		wait "$1" 2>/dev/null
+		return 124
+	fi
+	wait "$1"
+}
+
 _n=0
 _failed=0
 

@@ -15,7 +15,7 @@ start_stac "$T/stac" || { echo "Bail out! no STAC server"; exit 1; }
 flags=$(batch_flags big "$T/items.txt" 100000 0)
 
 # shellcheck disable=SC2086
-"$AEDB" submit $flags --no-track --quiet --jobs 8 >/dev/null 2>"$T/first.err" &
+timeout 300 "$AEDB" submit $flags --no-track --quiet --jobs 8 >/dev/null 2>"$T/first.err" &
 pid=$!
 i=0
 while [ "$(sq "SELECT count(*) FROM item WHERE state = 'dispatched'" 2>/dev/null || echo 0)" -lt 2500 ] && [ $i -lt 600 ]; do

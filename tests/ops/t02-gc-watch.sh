@@ -29,7 +29,7 @@ expect_exit 2 "gc-watch --threshold 6XB is a usage error" "$AEDB" --db "$DB" gc-
 
 # round 1: a log still pending holds the GC back
 sql "UPDATE log SET state = 'pending' WHERE id = (SELECT min(id) FROM log)"
-"$AEDB" --db "$DB" gc-watch --batch g1 --threshold "$THRESHOLD" --interval 0.1 --settle 0.1 \
+timeout 120 "$AEDB" --db "$DB" gc-watch --batch g1 --threshold "$THRESHOLD" --interval 0.1 --settle 0.1 \
 	--wait_logs 30 >"$T/watch.out" 2>"$T/watch.err" &
 WATCH=$!
 check "the watchdog waits for the pending log (journal gc_wait)" wait_until 10 has_kind gc_wait 1

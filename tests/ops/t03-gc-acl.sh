@@ -18,7 +18,7 @@ memory_after_refusal() {
 }
 
 # no token: every reading is above the threshold, the GC is refused
-"$AEDB" --db "$DB" gc-watch --threshold 1KiB --interval 0.1 --nomad_addr "$U" \
+timeout 120 "$AEDB" --db "$DB" gc-watch --threshold 1KiB --interval 0.1 --nomad_addr "$U" \
 	>"$T/watch.out" 2>"$T/watch.err" &
 WATCH=$!
 check "readings go on after the 403" wait_until 10 memory_after_refusal 5

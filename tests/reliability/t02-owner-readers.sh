@@ -39,7 +39,7 @@ while kill -0 $first 2>/dev/null && [ "$(date +%s)" -lt $end ]; do
 		>/dev/null 2>>"$T/reader.err" || fails=$((fails + 1))
 	reads=$((reads + 1))
 done
-wait $first
+wait_pid $first 240
 rc=$?
 check "the submitter finished with exit 0 despite $reads reads" test $rc -eq 0
 check "no reader failed" test $fails -eq 0

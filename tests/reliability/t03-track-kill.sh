@@ -27,7 +27,7 @@ expect_exit 0 "the batch is dispatched" "$AEDB" submit $(batch_flags kb "$T/item
 # shellcheck disable=SC2046
 expect_exit 0 "an identical batch is dispatched" "$AEDB" submit $(batch_flags cb "$T/calm-items.txt" 1000 0) \
 	--no-track --quiet --db "$T/calm.db"
-"$AEDB" track cb --db "$T/calm.db" --quiet --log_dir "$T/calm-logs" >/dev/null 2>"$T/calm.err" &
+timeout 150 "$AEDB" track cb --db "$T/calm.db" --quiet --log_dir "$T/calm-logs" >/dev/null 2>"$T/calm.err" &
 calm=$!
 
 kills=0
@@ -44,7 +44,7 @@ while [ $kills -lt 20 ]; do
 done
 ok "killed the tracker $kills times"
 expect_exit 3 "the last tracker runs to the end (its failed items give exit 3)" timeout 120 "$AEDB" track kb --db "$T/aedb.db" --quiet --log_dir "$T/logs"
-check "the simulator has finished every pipeline" test "$(curl -s "$U/sim/stats" | jq .ActivePipelines)" -eq 0
+check "the simulator has finished every pipeline" test "$(curl -s -m 10 "$U/sim/stats" | jq .ActivePipelines)" -eq 0
 
 wait $calm
 check "the uninterrupted tracker finished (exit 3: failed items)" test $? -eq 3
