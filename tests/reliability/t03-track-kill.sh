@@ -50,7 +50,9 @@ wait $calm
 check "the uninterrupted tracker finished (exit 3: failed items)" test $? -eq 3
 
 # rows by what they are: jobs by item and stage tags, allocations by their
-# order within the job, events by their order within the allocation
+# order within the job, events by their order within the allocation. Nomad
+# keeps the last 10 events of a task: those are compared; earlier ones
+# reach only a reader that was attached when they happened.
 dump() {
 	sqlite3 "$1" "
 	  CREATE TEMP VIEW jk AS SELECT j.id, substr(j.aoi_name, 3) || '/' || j.parent || '/' ||
@@ -61,9 +63,10 @@ dump() {
 	    a.desired_status, a.next_alloc IS NOT NULL AS has_next FROM alloc a JOIN jk ON jk.id = a.job_ref;
 	  SELECT 'job', k, status, coalesce(gone_reason, '') FROM jk ORDER BY 2;
 	  SELECT 'alloc', k, client_status, coalesce(desired_status, ''), has_next FROM ak ORDER BY 2;
-	  SELECT 'event', ak.k, e.task, row_number() OVER (PARTITION BY e.alloc_ref, e.task ORDER BY e.time, e.type),
-	    e.type, coalesce(e.exit_code, ''), coalesce(e.oom_killed, '')
-	    FROM task_event e JOIN ak ON ak.id = e.alloc_ref ORDER BY 2, 3, 4;
+	  SELECT 'event', k, task, n, type, exit_code, oom FROM (SELECT ak.k, e.task,
+	    row_number() OVER (PARTITION BY e.alloc_ref, e.task ORDER BY e.time DESC, e.id DESC) AS n,
+	    e.type, coalesce(e.exit_code, '') AS exit_code, coalesce(e.oom_killed, '') AS oom
+	    FROM task_event e JOIN ak ON ak.id = e.alloc_ref) WHERE n <= 10 ORDER BY 2, 3, 4;
 	  SELECT 'log', ak.k, l.task, l.stream, l.state FROM log l JOIN ak ON ak.id = l.alloc_ref ORDER BY 2, 3, 4;
 	  SELECT 'finding', ak.k, l.stream, f.line_no, f.category
 	    FROM finding f JOIN log l ON l.id = f.log_ref JOIN ak ON ak.id = l.alloc_ref ORDER BY 2, 3, 4, 5;
