@@ -1698,6 +1698,28 @@ static int on_tick(void *ctx)
 	return t->done || stopping(t);
 }
 
+/* Where a tracker with no cursor yet subscribes: at the index of the
+ * server's job list (one small request), not at the oldest batch it still
+ * holds, so it does not replay the whole buffer. Nothing depends on it for
+ * completeness: the connection's scan covers whatever came before. */
+static uint64_t start_index(struct tracker *t)
+{
+	struct aedb_err ignored = AEDB_ERR_INIT;
+	struct nomad_qmeta meta;
+	struct buf path;
+	cJSON *list = NULL;
+	enum nomad_rc rc;
+
+	buf_init(&path, AEDB_URL_MAX, "Nomad path");
+	buf_puts(&path, "/v1/jobs?per_page=1&prefix=", NULL);
+	http_escape(&path, t->prefixes[0], 0, NULL);
+	memset(&meta, 0, sizeof(meta));
+	rc = nomad_get(t->api, buf_str(&path), NULL, &list, &meta, &ignored);
+	buf_release(&path);
+	cJSON_Delete(list);
+	return rc == NOMAD_OK && meta.index ? meta.index : 1;
+}
+
 /* 1 when the server has no usable event stream (fall back), 0 when the
  * stream ended or was ended by us, -1 on error. */
 static int run_stream(struct tracker *t, struct aedb_err *err)
@@ -1706,7 +1728,7 @@ static int run_stream(struct tracker *t, struct aedb_err *err)
 	enum nomad_rc rc;
 
 	snprintf(path, sizeof(path), "/v1/event/stream?topic=Job&topic=Allocation&index=%llu",
-		 (unsigned long long)(t->last_index + 1));
+		 (unsigned long long)(t->last_index ? t->last_index + 1 : start_index(t)));
 	buf_reset(&t->line);
 	t->failed = 0;
 	t->first_batch = 1;
