@@ -9,9 +9,12 @@
  * read) that lists the batch's jobs by id prefix and reads the allocations
  * of those that changed since they were recorded.
  * Without an event stream (disabled, or an old server) the tracker polls:
- * a prefix list filtered to live jobs each interval, a full prefix list
- * every FULL_SCAN_EVERY polls, and the allocations of every job whose
- * ModifyIndex moved.
+ * a prefix list filtered to live jobs each interval and the allocations of
+ * every job whose ModifyIndex moved; a stage job that starts and ends
+ * between two polls is found by listing its item's own prefix when the
+ * item's pipeline ends (and now and then while it runs). A full prefix
+ * list is taken only at the start and before the batch is declared
+ * finished, so the cost follows the changes, not the jobs retained.
  *
  * Recording is idempotent: jobs and allocations are upserted, a state
  * change is recorded only when it differs from the stored state, and task
@@ -41,7 +44,8 @@
 #include "tracker.h"
 #include "util.h"
 
-#define FULL_SCAN_EVERY 15
+#define LIVE_SWEEP_POLLS 30   /* a live pipeline's item is swept every 30 polls */
+#define LIVE_SWEEP_BATCH 8    /* live items swept per poll at most */
 #define LOG_RETRIES 5
 #define STREAM_LINE_MAX (64u << 20)
 #define CHECK_EVERY_NS (1000000000LL)
@@ -76,6 +80,12 @@ struct tracker {
 	struct aedb_err sink_err;
 	int64_t last_check;
 	int64_t last_beat;
+	/* polling: items whose pipeline ended, to sweep (see sweep_items) */
+	int sweeping;
+	char **ended;
+	size_t nended, ended_cap;
+	int64_t live_cursor;    /* the last pipeline job row swept in this round */
+	int64_t live_round_at;  /* monotonic ns: when the next round may start */
 	struct tracker_stats st;
 };
 
@@ -273,6 +283,19 @@ static int finish_pipeline(struct tracker *t, const char *job_id, struct aedb_er
 	int64_t now = aedb_now_ns();
 	size_t i;
 
+	if (t->sweeping) {
+		cJSON *tags = tracker_parse_tags(job_id);
+		const char *aoi = jstr(tags, "aoi_name");
+
+		if (aoi) {
+			if (t->nended == t->ended_cap) {
+				t->ended_cap = t->ended_cap ? 2 * t->ended_cap : 64;
+				t->ended = xrealloc(t->ended, t->ended_cap * sizeof(*t->ended));
+			}
+			t->ended[t->nended++] = xstrdup(aoi);
+		}
+		cJSON_Delete(tags);
+	}
 	for (i = 0; i < 2; i++) {
 		sqlite3_stmt *st = NULL;
 		int ret;
@@ -1330,6 +1353,89 @@ static int full_scan(struct tracker *t, int live_only, struct aedb_err *err)
 	return check_unlisted(t, started, live_only, err) < 0 ? -1 : 0;
 }
 
+/* --- item sweeps (polling) ---
+ *
+ * A live list shows only the jobs live at that instant: a stage job that
+ * is dispatched and ends between two polls is in none. Stage job ids carry
+ * the item as their second tag, so the stage jobs of one item are listed
+ * by "<stage>/dispatch-[batch_name=B,aoi_name=I," (item names cannot hold
+ * a comma, so the prefix matches that item only). An item is swept when its
+ * pipeline is seen ending (its stage jobs have all ended by then), and
+ * while its pipeline runs, once every LIVE_SWEEP_POLLS polls, at most
+ * LIVE_SWEEP_BATCH items per poll: a stage job that failed at once is then
+ * recorded (and its logs captured) while the pipeline waits, long before
+ * Nomad collects it. The cost follows the pipelines, never the jobs the
+ * server retains. */
+
+static int sweep_item(struct tracker *t, const char *aoi, struct aedb_err *err)
+{
+	size_t i;
+
+	for (i = 1; i < t->nprefixes; i++) {
+		char *prefix = xasprintf("%saoi_name=%s,", t->prefixes[i], aoi);
+		int rc = scan_prefix(t, prefix, 0, err);
+
+		free(prefix);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void forget_ended(struct tracker *t)
+{
+	while (t->nended)
+		free(t->ended[--t->nended]);
+}
+
+/* Sweep the items whose pipeline ended, then a few items of live pipelines
+ * (a round through them at most every LIVE_SWEEP_POLLS polls). */
+static int sweep_items(struct tracker *t, int64_t interval, struct aedb_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	char *names[LIVE_SWEEP_BATCH];
+	size_t n = 0, i;
+	int rc = 0;
+
+	while (t->nended && rc == 0 && !stopping(t)) {
+		char *aoi = t->ended[t->nended - 1];
+
+		rc = sweep_item(t, aoi, err);
+		if (rc == 0) {
+			t->nended--;
+			free(aoi);
+		}
+	}
+	if (rc != 0 || stopping(t) || aedb_mono_ns() < t->live_round_at)
+		return rc;
+	if (db_prepare(t->db,
+		       "SELECT id, aoi_name FROM job WHERE batch_id = ?1 AND parent = ?2 AND id > ?3 "
+		       "AND gone_at IS NULL AND coalesce(status, 'pending') != 'dead' "
+		       "AND aoi_name IS NOT NULL ORDER BY id LIMIT ?4",
+		       &st, err) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, t->batch_id);
+	sqlite3_bind_text(st, 2, t->parents[0], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, t->live_cursor);
+	sqlite3_bind_int(st, 4, LIVE_SWEEP_BATCH);
+	while (n < LIVE_SWEEP_BATCH && sqlite3_step(st) == SQLITE_ROW) {
+		t->live_cursor = sqlite3_column_int64(st, 0);
+		names[n++] = xstrdup((const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	if (n < LIVE_SWEEP_BATCH) {
+		/* the round is over: the next one starts LIVE_SWEEP_POLLS polls later */
+		t->live_cursor = 0;
+		t->live_round_at = aedb_mono_ns() + LIVE_SWEEP_POLLS * interval;
+	}
+	for (i = 0; i < n; i++) {
+		if (rc == 0 && !stopping(t))
+			rc = sweep_item(t, names[i], err);
+		free(names[i]);
+	}
+	return rc;
+}
+
 /* --- the catch-up scan of a stream connection ---
  *
  * What happened while nobody listened is learned by a full scan. It starts
@@ -1768,10 +1874,18 @@ static int run_poll(struct tracker *t, int64_t until_ns, struct aedb_err *err)
 	int64_t interval = t->cfg->poll_interval_ns ? t->cfg->poll_interval_ns : 2000000000LL;
 	int polls = 0;
 
+	t->sweeping = 1;
+	t->live_round_at = aedb_mono_ns() + LIVE_SWEEP_POLLS * interval;
 	while (!stopping(t) && !t->done) {
 		int64_t started = aedb_mono_ns();
-		int rc = full_scan(t, polls % FULL_SCAN_EVERY != 0, err);
+		/* the first poll lists everything: what happened while nobody
+		 * tracked; later ones list live jobs and sweep items */
+		int rc = full_scan(t, polls > 0, err);
 
+		if (rc == 0 && polls == 0)
+			forget_ended(t);
+		else if (rc == 0)
+			rc = sweep_items(t, interval, err);
 		if (rc < 0)
 			return -1;
 		if (rc > 0)
@@ -1831,6 +1945,8 @@ static void teardown(struct tracker *t)
 	for (i = 0; i < t->nprefixes; i++)
 		free(t->prefixes[i]);
 	free(t->prefixes);
+	forget_ended(t);
+	free(t->ended);
 	buf_release(&t->line);
 	classify_free(t->classifier);
 	nomad_close(t->stream);
@@ -1867,6 +1983,8 @@ int tracker_run(const struct tracker_config *cfg, struct aedb_err *err)
 			rc = full_scan(&t, 0, err);
 			if (rc < 0)
 				goto out;
+			if (rc == 0)
+				forget_ended(&t);
 			if (rc > 0) {
 				say(&t, "warn", "%s; retrying", err->msg);
 				nap(&t, 500000000LL << (reconnects < 5 ? reconnects : 5));
