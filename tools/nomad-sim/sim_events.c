@@ -182,19 +182,33 @@ static int wants(const struct subscriber *sub, const struct sim_event *e)
 }
 
 /* Render the first wanted batch at or after sub->next; 1 if one was found. */
+static struct sim_event_batch *ring_at(struct sim *s, size_t i)
+{
+	return &s->ring[(s->ring_start + i) % s->event_buffer_size];
+}
+
 static int next_batch(struct subscriber *sub)
 {
 	struct sim *s = sub->s;
-	size_t i, k;
+	size_t i, k, lo = 0, hi = s->ring_count;
 
-	for (i = 0; i < s->ring_count; i++) {
-		struct sim_event_batch *b = &s->ring[(s->ring_start + i) % s->event_buffer_size];
+	/* the ring's indexes increase: the first batch at or after the
+	 * subscriber's next index by bisection (the lock is held; a linear walk
+	 * of a large buffer for every batch stalled the whole server) */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ring_at(s, mid)->index < sub->next)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < s->ring_count; i++) {
+		struct sim_event_batch *b = ring_at(s, i);
 		struct buf out;
 		struct aedb_err err = AEDB_ERR_INIT;
 		int any = 0;
 
-		if (b->index < sub->next)
-			continue;
 		sub->next = b->index + 1;
 		buf_init(&out, SIM_RESPONSE_MAX, "event batch");
 		buf_printf(&out, &err, "{\"Index\":%" PRIu64 ",\"Events\":[", b->index);
