@@ -1583,7 +1583,8 @@ static int mark_stuck(struct tracker *t, struct aedb_err *err)
 
 	if (db_prepare(t->db,
 		       "UPDATE job SET stuck_at = ?2 WHERE batch_id = ?1 AND stuck_at IS NULL AND "
-		       "gone_at IS NULL AND coalesce(status, 'pending') = 'pending' AND "
+		       "gone_at IS NULL AND coalesce(status, 'pending') != 'dead' AND " /* job_live */
+		       "coalesce(status, 'pending') = 'pending' AND "
 		       "first_seen_at < ?3 AND NOT EXISTS (SELECT 1 FROM alloc a WHERE a.job_ref = job.id "
 		       "AND a.client_status != 'pending')",
 		       &st, err) < 0)

@@ -455,5 +455,8 @@ LEFT JOIN finding fsu ON fsu.id = judged.success_ref
 LEFT JOIN finding fee ON fee.id = judged.early_ref
 LEFT JOIN log pl2 ON pl2.id = judged.plog_ref
 ;
+CREATE INDEX log_pending ON log (batch_id, id) WHERE state = 'pending';
+CREATE INDEX job_live ON job (batch_id)
+  WHERE gone_at IS NULL AND stuck_at IS NULL AND coalesce(status, 'pending') != 'dead';
 
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;
