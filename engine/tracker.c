@@ -637,9 +637,14 @@ static int log_write(void *ctx, const char *data, size_t len)
 
 static int mkdirs(const char *path)
 {
-	char *p = xstrdup(path), *s;
+	char *p, *s;
 	int ret = 0;
 
+	/* the parent usually exists (the batch's folder, the job's folder for
+	 * its second stream): one system call, not one per path component */
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return 0;
+	p = xstrdup(path);
 	for (s = p + 1; *s; s++) {
 		if (*s != '/')
 			continue;
