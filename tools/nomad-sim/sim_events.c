@@ -22,6 +22,12 @@ static void event_free(struct sim_event *e)
 	free(e->json);
 }
 
+/* The i-th oldest batch of the ring. */
+static struct sim_event_batch *ring_at(struct sim *s, size_t i)
+{
+	return &s->ring[(s->ring_start + i) % s->event_buffer_size];
+}
+
 static void batch_free(struct sim_event_batch *b)
 {
 	size_t i;
@@ -38,7 +44,7 @@ void sim_events_clear(struct sim *s)
 	size_t i;
 
 	for (i = 0; i < s->ring_count; i++)
-		batch_free(&s->ring[(s->ring_start + i) % s->event_buffer_size]);
+		batch_free(ring_at(s, i));
 	s->ring_count = s->ring_start = 0;
 	s->ring_evicted = 0;
 	for (i = 0; i < s->npending; i++)
@@ -137,7 +143,7 @@ void sim_event_commit(struct sim *s)
 		s->ring_start = (s->ring_start + 1) % s->event_buffer_size;
 		s->ring_count--;
 	}
-	b = &s->ring[(s->ring_start + s->ring_count) % s->event_buffer_size];
+	b = ring_at(s, s->ring_count);
 	s->ring_count++;
 	b->index = s->index;
 	b->ev = s->pending;
@@ -182,11 +188,6 @@ static int wants(const struct subscriber *sub, const struct sim_event *e)
 }
 
 /* Render the first wanted batch at or after sub->next; 1 if one was found. */
-static struct sim_event_batch *ring_at(struct sim *s, size_t i)
-{
-	return &s->ring[(s->ring_start + i) % s->event_buffer_size];
-}
-
 static int next_batch(struct subscriber *sub)
 {
 	struct sim *s = sub->s;
@@ -336,9 +337,8 @@ void sim_events_serve(struct sim *s, struct httpd_req *r, uint64_t index, char *
 	/* replay from the first batch >= index (the oldest one still
 	 * buffered when index is older); past the newest, the newest */
 	if (s->ring_count) {
-		uint64_t newest = s->ring[(s->ring_start + s->ring_count - 1) %
-					  s->event_buffer_size].index;
-		uint64_t oldest = s->ring[s->ring_start].index;
+		uint64_t newest = ring_at(s, s->ring_count - 1)->index;
+		uint64_t oldest = ring_at(s, 0)->index;
 
 		sub->next = index > newest ? newest : index < oldest ? oldest : index;
 	} else {
