@@ -80,10 +80,8 @@ struct tracker {
 	struct aedb_err sink_err;
 	int64_t last_check;
 	int64_t last_beat;
-	/* polling: items whose pipeline ended, to sweep (see sweep_items) */
-	int sweeping;
-	char **ended;
-	size_t nended, ended_cap;
+	/* polling (see sweep_items) */
+	int64_t swept_until;    /* wall ns: items of pipelines ended before are swept */
 	int64_t live_cursor;    /* the last pipeline job row swept in this round */
 	int64_t live_round_at;  /* monotonic ns: when the next round may start */
 	struct tracker_stats st;
@@ -283,19 +281,6 @@ static int finish_pipeline(struct tracker *t, const char *job_id, struct aedb_er
 	int64_t now = aedb_now_ns();
 	size_t i;
 
-	if (t->sweeping) {
-		cJSON *tags = tracker_parse_tags(job_id);
-		const char *aoi = jstr(tags, "aoi_name");
-
-		if (aoi) {
-			if (t->nended == t->ended_cap) {
-				t->ended_cap = t->ended_cap ? 2 * t->ended_cap : 64;
-				t->ended = xrealloc(t->ended, t->ended_cap * sizeof(*t->ended));
-			}
-			t->ended[t->nended++] = xstrdup(aoi);
-		}
-		cJSON_Delete(tags);
-	}
 	for (i = 0; i < 2; i++) {
 		sqlite3_stmt *st = NULL;
 		int ret;
@@ -1387,10 +1372,42 @@ static int sweep_item(struct tracker *t, const char *aoi, struct aedb_err *err)
 	return 0;
 }
 
-static void forget_ended(struct tracker *t)
+/* Sweep the items whose pipeline was recorded ending (finished_at, set
+ * when it is first seen dead or gone) since the last sweep. */
+static int sweep_ended(struct tracker *t, struct aedb_err *err)
 {
-	while (t->nended)
-		free(t->ended[--t->nended]);
+	sqlite3_stmt *st = NULL;
+	int64_t now = aedb_now_ns();
+	char **names = NULL;
+	size_t n = 0, cap = 0, i;
+	int rc = 0;
+
+	/* the names first: no read stays open while the sweeps write */
+	if (db_prepare(t->db,
+		       "SELECT DISTINCT aoi_name FROM job WHERE batch_id = ?1 AND parent = ?2 "
+		       "AND finished_at >= ?3 AND aoi_name IS NOT NULL",
+		       &st, err) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, t->batch_id);
+	sqlite3_bind_text(st, 2, t->parents[0], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, t->swept_until);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			names = xrealloc(names, cap * sizeof(*names));
+		}
+		names[n++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	for (i = 0; i < n; i++) {
+		if (rc == 0 && !stopping(t))
+			rc = sweep_item(t, names[i], err);
+		free(names[i]);
+	}
+	free(names);
+	if (rc == 0 && !stopping(t))
+		t->swept_until = now;
+	return rc;
 }
 
 /* Sweep the items whose pipeline ended, then a few items of live pipelines
@@ -1400,17 +1417,8 @@ static int sweep_items(struct tracker *t, int64_t interval, struct aedb_err *err
 	sqlite3_stmt *st = NULL;
 	char *names[LIVE_SWEEP_BATCH];
 	size_t n = 0, i;
-	int rc = 0;
+	int rc = sweep_ended(t, err);
 
-	while (t->nended && rc == 0 && !stopping(t)) {
-		char *aoi = t->ended[t->nended - 1];
-
-		rc = sweep_item(t, aoi, err);
-		if (rc == 0) {
-			t->nended--;
-			free(aoi);
-		}
-	}
 	if (rc != 0 || stopping(t) || aedb_mono_ns() < t->live_round_at)
 		return rc;
 	if (db_prepare(t->db,
@@ -1880,7 +1888,6 @@ static int run_poll(struct tracker *t, int64_t until_ns, struct aedb_err *err)
 	int64_t interval = t->cfg->poll_interval_ns ? t->cfg->poll_interval_ns : 2000000000LL;
 	int polls = 0;
 
-	t->sweeping = 1;
 	t->live_round_at = aedb_mono_ns() + LIVE_SWEEP_POLLS * interval;
 	while (!stopping(t) && !t->done) {
 		int64_t started = aedb_mono_ns();
@@ -1889,7 +1896,7 @@ static int run_poll(struct tracker *t, int64_t until_ns, struct aedb_err *err)
 		int rc = full_scan(t, polls > 0, err);
 
 		if (rc == 0 && polls == 0)
-			forget_ended(t);
+			t->swept_until = aedb_now_ns(); /* its listing covered them */
 		else if (rc == 0)
 			rc = sweep_items(t, interval, err);
 		if (rc < 0)
@@ -1951,8 +1958,6 @@ static void teardown(struct tracker *t)
 	for (i = 0; i < t->nprefixes; i++)
 		free(t->prefixes[i]);
 	free(t->prefixes);
-	forget_ended(t);
-	free(t->ended);
 	buf_release(&t->line);
 	classify_free(t->classifier);
 	nomad_close(t->stream);
@@ -1989,8 +1994,6 @@ int tracker_run(const struct tracker_config *cfg, struct aedb_err *err)
 			rc = full_scan(&t, 0, err);
 			if (rc < 0)
 				goto out;
-			if (rc == 0)
-				forget_ended(&t);
 			if (rc > 0) {
 				say(&t, "warn", "%s; retrying", err->msg);
 				nap(&t, 500000000LL << (reconnects < 5 ? reconnects : 5));
